@@ -1,0 +1,114 @@
+"""The Flask application factory. It only wires: configuration, extensions, languages, blueprints, errors, commands.
+
+The request boundary commits: a request that ends without an error commits the session once, then hands the jobs it
+recorded in the outbox to rq (see ``_finish_request``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g
+
+from app.config import load_config
+from app.extensions import babel, csrf, migrate
+from services import runtime
+from services.db import Database
+from services.jobs import outbox
+
+log = logging.getLogger(__name__)
+
+
+class _MigrationTarget:
+    """What Flask-Migrate needs of a database object: the metadata and an engine (our env.py reads these)."""
+
+    def __init__(self, database: Database):
+        import services.models  # noqa: F401  (every table on the metadata)
+        from services.db import Base
+
+        self.metadata = Base.metadata
+        self.database = database
+
+    def get_engine(self):
+        return self.database.engine
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    """Build the OneWindow web application (also used by workers and the CLI)."""
+    config = load_config(config_name, **overrides)
+    app = Flask(__name__, instance_path=config.INSTANCE_DIR, instance_relative_config=False)
+    app.config.from_object(config)
+    app.config.update(config.as_dict())
+
+    database = Database(app.config["DATABASE_URL"])
+    app.extensions["onewindow_db"] = database
+    runtime.configure(database, app.config)
+
+    from app.i18n import select_locale, template_helpers
+
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    migrate.init_app(app, _MigrationTarget(database), directory=str(_migrations_dir()), render_as_batch=True)
+    app.context_processor(template_helpers)
+    from app.labels import template_labels
+
+    app.context_processor(template_labels)
+
+    from app import auth, catalogue, clerk, portal, public
+    from app.security import init_security
+
+    init_security(app)
+    for module in (public, auth, catalogue, portal, clerk):
+        app.register_blueprint(module.bp)
+
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
+    app.teardown_appcontext(_teardown)
+    app.after_request(_finish_request)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _migrations_dir():
+    from app.config import PROJECT_ROOT
+
+    return PROJECT_ROOT / "migrations"
+
+
+def db_session():
+    """The request's session (one per thread, released at the end of the request)."""
+    from flask import current_app
+
+    return current_app.extensions["onewindow_db"].session()
+
+
+def _finish_request(response):
+    """Commit what the request changed (only on success), then dispatch the outbox jobs it recorded."""
+    from flask import current_app
+
+    database: Database = current_app.extensions["onewindow_db"]
+    if not database.session.registry.has():
+        return response
+    session = database.session()
+    if response.status_code >= 400 or g.get("rollback"):
+        session.rollback()
+        return response
+    session.commit()
+    pending = outbox.take_pending(session)
+    if pending:
+        outbox.dispatch(database, pending, redis_url=current_app.config["REDIS_URL"],
+                        prefix=current_app.config["RQ_QUEUE_PREFIX"])
+    return response
+
+
+def _teardown(exc):
+    from flask import current_app
+
+    database: Database = current_app.extensions["onewindow_db"]
+    if exc is not None and database.session.registry.has():
+        database.session().rollback()
+    database.session.remove()

@@ -1,0 +1,1 @@
+from app.catalogue.routes import bp  # noqa: F401

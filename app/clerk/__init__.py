@@ -1,0 +1,1 @@
+from app.clerk.routes import bp  # noqa: F401

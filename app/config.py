@@ -1,0 +1,88 @@
+"""Configuration from environment variables, with safe development defaults.
+
+``ONEWINDOW_ENV`` picks the class (development, test, production). Production refuses to start without a real
+``SECRET_KEY``, a ``DATABASE_URL`` and a ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-not-secret"
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
+    LANGUAGES = ("zh_Hans_CN", "zh_Hant_HK", "en")
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token; a slow form-filler must not lose their work
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    TESTING = False
+
+    def __init__(self, **overrides):
+        # Read the environment when the app is created, not when this module is imported.
+        self.INSTANCE_DIR = os.environ.get("ONEWINDOW_INSTANCE", str(PROJECT_ROOT / "instance"))
+        self.SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
+        self.DATABASE_URL = os.environ.get("DATABASE_URL", "")
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX", "")
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+        for key, value in overrides.items():
+            setattr(self, key, value)
+        self.DATABASE_URL_GIVEN = bool(self.DATABASE_URL)
+        if not self.DATABASE_URL:
+            self.DATABASE_URL = f"sqlite:///{Path(self.INSTANCE_DIR) / 'onewindow.db'}"
+        for name in ("UPLOAD_DIR", "KEY_DIR"):
+            if not getattr(self, name, None):
+                sub = "uploads" if name == "UPLOAD_DIR" else "keys"
+                setattr(self, name, os.environ.get(f"ONEWINDOW_{name}", str(Path(self.INSTANCE_DIR) / sub)))
+
+    def validate(self) -> None:
+        pass
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in dir(self) if k.isupper()}
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+
+
+class TestConfig(BaseConfig):
+    ENV_NAME = "test"
+    TESTING = True
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+
+    def validate(self) -> None:
+        if not self.SECRET_KEY or self.SECRET_KEY == DEV_SECRET or len(self.SECRET_KEY) < 32:
+            raise ConfigError("production needs SECRET_KEY set to a random value of at least 32 characters")
+        if not self.DATABASE_URL.startswith("postgresql"):
+            raise ConfigError("production needs DATABASE_URL (PostgreSQL)")
+        if not self.REDIS_URL:
+            raise ConfigError("production needs REDIS_URL (jobs run in rq workers)")
+
+
+CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}
+
+
+def load_config(name: str | None = None, **overrides) -> BaseConfig:
+    name = name or os.environ.get("ONEWINDOW_ENV", "development")
+    if name not in CONFIGS:
+        raise ConfigError(f"ONEWINDOW_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    config = CONFIGS[name](**overrides)
+    config.validate()
+    return config

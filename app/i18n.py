@@ -1,0 +1,58 @@
+"""Languages: the locale selector, the language switch, and localized display of catalogue data and dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, g, request
+from flask_babel import format_date, get_locale, lazy_gettext
+from flask_babel import gettext as _  # noqa: F401  (re-exported for views)
+
+from services.catalogue.models import localized as _localized
+
+_l = lazy_gettext
+LANGUAGE_COOKIE = "lang"
+# What the language switch shows: each language in its own name, so everyone can find theirs.
+LANGUAGE_NAMES = {"zh_Hans_CN": "简体中文", "zh_Hant_HK": "繁體中文", "en": "English"}
+HTML_LANG = {"zh_Hans_CN": "zh-Hans", "zh_Hant_HK": "zh-Hant-HK", "en": "en"}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return chosen
+    best = request.accept_languages.best_match(["zh_Hans_CN", "zh_Hant_HK", "zh_TW", "zh_HK", "en"])
+    if best in ("zh_TW", "zh_HK"):
+        return "zh_Hant_HK"
+    return best if best in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    if "language" not in g:
+        g.language = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+        # Babel normalises zh_Hans_CN to "zh_Hans_CN"; keep our three names whatever it returns.
+        if g.language not in HTML_LANG:
+            g.language = "zh_Hant_HK" if "Hant" in g.language else ("en" if g.language.startswith("en")
+                                                                    else "zh_Hans_CN")
+    return g.language
+
+
+def localized(obj, field: str) -> str:
+    return _localized(obj, field, current_language())
+
+
+def format_day(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_date(value, format="long" if current_language() == "en" else "yyyy-MM-dd")
+
+
+def template_helpers() -> dict:
+    return {
+        "localized": localized,
+        "format_day": format_day,
+        "current_language": current_language,
+        "html_lang": lambda: HTML_LANG[current_language()],
+        "language_names": LANGUAGE_NAMES,
+    }

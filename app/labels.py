@@ -1,0 +1,68 @@
+"""Translated names for states and notification texts, shown wherever a state appears."""
+
+from __future__ import annotations
+
+from app.i18n import _, _l
+from services.applications.models import CaseStatus
+from services.licences.models import LicenceStatus
+from workflows.states import BranchState, TaskState
+
+CASE_STATUS = {
+    CaseStatus.SUBMITTED: _l("Waiting for acceptance"),
+    CaseStatus.IN_REVIEW: _l("Agencies reviewing"),
+    CaseStatus.APPROVED: _l("Approved"),
+    CaseStatus.REJECTED: _l("Refused"),
+    CaseStatus.WITHDRAWN: _l("Withdrawn"),
+}
+BRANCH_STATE = {
+    BranchState.ACTIVE: _l("In progress"),
+    BranchState.APPROVED: _l("Approved"),
+    BranchState.REJECTED: _l("Refused"),
+    BranchState.CANCELLED: _l("Cancelled"),
+}
+TASK_STATE = {TaskState.OPEN: _l("Open"), TaskState.COMPLETED: _l("Completed"), TaskState.CANCELLED: _l("Cancelled")}
+LICENCE_STATUS = {
+    LicenceStatus.VALID: _l("valid"),
+    LicenceStatus.SUSPENDED: _l("suspended"),
+    LicenceStatus.REVOKED: _l("revoked"),
+    LicenceStatus.EXPIRED: _l("expired"),
+    LicenceStatus.SUPERSEDED: _l("superseded"),
+}
+EVENT_KIND = {
+    "started": _l("Application received"),
+    "task_accept": _l("Accepted by the lead window"),
+    "fanned_out": _l("Sent to every agency concerned"),
+    "branch_skipped": _l("Not needed for this application"),
+    "task_approve": _l("Approved"),
+    "task_reject": _l("Refused"),
+    "joined": _l("All agencies approved"),
+    "action": _l("Licences requested"),
+    "ended": _l("Case closed"),
+    "withdrawn": _l("Withdrawn by the applicant"),
+}
+
+
+def notification_text(kind: str, params: dict) -> str:
+    reference = params.get("reference", "")
+    texts = {
+        "case_submitted": _("We received your application %(reference)s.", reference=reference),
+        "case_in_review": _("Application %(reference)s was accepted and sent to the agencies.", reference=reference),
+        "case_approved": _("Application %(reference)s was approved.", reference=reference),
+        "case_rejected": _("Application %(reference)s was refused. The reasons and your right to appeal are on "
+                           "the case page.", reference=reference),
+        "case_withdrawn": _("Application %(reference)s was withdrawn.", reference=reference),
+        "licence_issued": _("Licence %(number)s was issued for application %(reference)s.",
+                            number=params.get("number", ""), reference=reference),
+    }
+    return texts.get(kind, kind)
+
+
+def template_labels() -> dict:
+    return {
+        "case_status_label": lambda s: CASE_STATUS.get(s, s),
+        "branch_state_label": lambda s: BRANCH_STATE.get(s, s),
+        "task_state_label": lambda s: TASK_STATE.get(s, s),
+        "licence_status_label": lambda s: LICENCE_STATUS.get(s, s),
+        "event_label": lambda k: EVENT_KIND.get(k, k),
+        "notification_text": notification_text,
+    }

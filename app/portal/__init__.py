@@ -1,0 +1,1 @@
+from app.portal.routes import bp  # noqa: F401

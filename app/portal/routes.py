@@ -1,0 +1,116 @@
+"""The applicant's pages: their service page, applying, the confirmation, a case, licence and material downloads."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, send_file, url_for
+from sqlalchemy import select
+
+from app import db_session
+from app.i18n import _
+from app.portal.forms import RestaurantForm
+from app.security import current_account, login_required
+from services.applications.models import Material
+from services.applications.service import (
+    Upload,
+    case_for_applicant,
+    case_view,
+    cases_for,
+    material_path,
+    submit_application,
+)
+from services.catalogue.models import Bundle
+from services.errors import ValidationFailed
+from services.identity.models import Role
+from services.identity.service import enterprises_of
+from services.licences.service import licence_for_holder, licences_for, licences_of_case
+from services.notifications.service import inbox
+
+bp = Blueprint("portal", __name__, url_prefix="/me")
+APPLICANT_ROLES = (Role.RESIDENT,)
+
+
+@bp.route("/")
+@login_required(*APPLICANT_ROLES)
+def home():
+    session, account = db_session(), current_account()
+    return render_template("portal/home.html", cases=cases_for(session, account),
+                           licences=licences_for(session, account), notifications=inbox(session, account.id),
+                           enterprises=enterprises_of(session, account))
+
+
+@bp.route("/apply/<bundle_code>", methods=["GET", "POST"])
+@login_required(*APPLICANT_ROLES)
+def apply(bundle_code: str):
+    session, account = db_session(), current_account()
+    bundle = session.scalar(select(Bundle).where(Bundle.code == bundle_code))
+    if bundle is None or bundle.code != "open_restaurant":
+        abort(404)
+    enterprises = enterprises_of(session, account)
+    if not enterprises:
+        return render_template("portal/no_enterprise.html", bundle=bundle)
+    form = RestaurantForm()
+    form.enterprise.choices = [(str(e.id), f"{e.name} ({e.uscc})") for e in enterprises]
+    if not form.is_submitted():
+        form.submission_token.data = uuid.uuid4().hex
+        if len(enterprises) == 1:
+            form.enterprise.data = str(enterprises[0].id)
+    if form.validate_on_submit():
+        upload = form.premises_proof.data
+        try:
+            application = submit_application(
+                session, account, bundle.code, answers=form.answers(), enterprise_id=int(form.enterprise.data),
+                uploads=[Upload("premises_proof", upload.filename or "premises.pdf", upload.read())],
+                submission_token=form.submission_token.data, storage_dir=Path(current_app.config["UPLOAD_DIR"]))
+        except ValidationFailed as exc:
+            form.premises_proof.errors.append(_("The file is too large or not a PDF, JPEG or PNG.")
+                                              if exc.code in ("file_type", "file_too_large") else str(exc))
+        else:
+            return redirect(url_for("portal.confirmation", reference=application.reference))
+    status = 400 if form.errors else 200
+    return render_template("portal/apply_restaurant.html", form=form, bundle=bundle), status
+
+
+@bp.route("/cases/<reference>/submitted")
+@login_required(*APPLICANT_ROLES)
+def confirmation(reference: str):
+    application = case_for_applicant(db_session(), current_account(), reference)
+    return render_template("portal/confirmation.html", application=application)
+
+
+@bp.route("/cases/<reference>")
+@login_required(*APPLICANT_ROLES)
+def case(reference: str):
+    session = db_session()
+    application = case_for_applicant(session, current_account(), reference)
+    return render_template("portal/case.html", view=case_view(session, application),
+                           licences=licences_of_case(session, application.id))
+
+
+@bp.route("/cases/<reference>/materials/<int:material_id>")
+@login_required(*APPLICANT_ROLES)
+def material(reference: str, material_id: int):
+    session = db_session()
+    application = case_for_applicant(session, current_account(), reference)
+    found = session.get(Material, material_id)
+    if found is None or found.application_id != application.id:
+        abort(404)
+    return send_material(found)
+
+
+@bp.route("/licences/<number>.pdf")
+@login_required(*APPLICANT_ROLES)
+def licence_pdf(number: str):
+    licence = licence_for_holder(db_session(), current_account(), number)
+    response = Response(licence.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{licence.number}.pdf"'
+    return response
+
+
+def send_material(found: Material):
+    path = material_path(Path(current_app.config["UPLOAD_DIR"]), found)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype=found.content_type, as_attachment=True, download_name=found.filename)

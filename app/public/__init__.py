@@ -1,0 +1,1 @@
+from app.public.routes import bp  # noqa: F401

@@ -1,0 +1,79 @@
+"""Who is signed in, what they may open, and the security headers on every response."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, redirect, request, session, url_for
+
+from services.identity.models import Account, Role
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+       "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+
+def init_security(app) -> None:
+    @app.before_request
+    def load_current_account():
+        from app import db_session
+
+        g.account = None
+        account_id = session.get("account_id")
+        if account_id is not None:
+            account = db_session().get(Account, account_id)
+            if account is not None and account.is_active:
+                g.account = account
+            else:
+                session.clear()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+    @app.context_processor
+    def account_in_templates():
+        return {"current_account": g.get("account")}
+
+
+def sign_in(account: Account) -> None:
+    session.clear()  # a new session id on sign-in: no session fixation
+    session["account_id"] = account.id
+    session.permanent = True
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def current_account() -> Account | None:
+    return g.get("account")
+
+
+def login_required(*roles: Role):
+    """Require a signed-in account (of one of ``roles`` when given); others are sent to sign in, or get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            account = current_account()
+            if account is None:
+                return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            if roles and account.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def home_for(account: Account) -> str:
+    if account.role == Role.CLERK:
+        return url_for("clerk.queue")
+    return url_for("portal.home")

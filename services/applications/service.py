@@ -1,0 +1,257 @@
+"""Applying, following a case and deciding its tasks: the verbs behind the applicant's and the clerk's pages.
+
+Authorisation lives here, not in the views: an applicant who asks for somebody else's case gets NotFound (the case's
+existence is not revealed); a clerk who asks for another agency's task gets PermissionDenied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from services.applications.models import Application, CaseStatus, Counter, Material
+from services.catalogue.models import Agency, Bundle, Matter
+from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.identity.identifiers import make_reference
+from services.identity.models import Account, Enterprise, Role
+from services.jobs import outbox, queues
+from services.notifications.service import notify
+from workflows.calendar import default_calendar
+from workflows.definitions import load_directory
+from workflows.engine import Engine
+from workflows.models import Branch, Event, Task, WorkflowInstance
+from workflows.states import BranchState, InstanceState, TaskState
+
+ACTIONS = {"issue_licences"}
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+class ApplicationHooks:
+    """The engine's window into the services: approval actions and the case status mirror."""
+
+    def run_action(self, session: Session, instance: WorkflowInstance, action: str) -> None:
+        if action == "issue_licences":
+            for branch in session.scalars(select(Branch).where(Branch.instance_id == instance.id,
+                                                               Branch.state == BranchState.APPROVED)):
+                matter = session.scalar(select(Matter).where(Matter.code == branch.matter_code))
+                if matter is not None and matter.licence_type_id is not None:
+                    outbox.enqueue(session, queues.LICENCES, "issue_licence", branch_id=branch.id)
+
+    def on_state_changed(self, session: Session, instance: WorkflowInstance) -> None:
+        application = session.scalar(select(Application).where(Application.workflow_instance_id == instance.id))
+        if application is None:  # the instance is being started; submit() links it right after
+            return
+        status = {
+            InstanceState.RUNNING: CaseStatus.IN_REVIEW,
+            InstanceState.APPROVED: CaseStatus.APPROVED,
+            InstanceState.REJECTED: CaseStatus.REJECTED,
+            InstanceState.WITHDRAWN: CaseStatus.WITHDRAWN,
+        }[instance.state]
+        application.status = status
+        if instance.state != InstanceState.RUNNING:
+            application.decided_at = instance.ended_at
+        notify(session, application.applicant_id, f"case_{status.value}", reference=application.reference)
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    """The engine with every definition loaded and validated (once per process)."""
+    return Engine(load_directory(actions=ACTIONS), default_calendar(), ApplicationHooks())
+
+
+def validate_definitions(session: Session) -> None:
+    """Check every definition's agencies against the catalogue; raise DefinitionError naming file and node."""
+    agencies = set(session.scalars(select(Agency.code)))
+    load_directory(agencies=agencies, actions=ACTIONS)
+
+
+# -- serial numbers -------------------------------------------------------------------------------------------------
+
+def next_serial(session: Session, name: str) -> int:
+    """The next value of a named counter, safe under concurrent transactions on both databases."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(Counter).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
+    query = select(Counter).where(Counter.name == name).execution_options(populate_existing=True)
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    counter = session.scalar(query)
+    counter.value += 1
+    session.flush()
+    return counter.value
+
+
+# -- applying -------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Upload:
+    item_code: str
+    filename: str
+    data: bytes
+
+
+def sniff_content_type(data: bytes) -> str | None:
+    """PDF, JPEG or PNG by content, whatever the file's name or the browser claims."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
+
+
+def store_upload(storage_dir: Path, upload: Upload) -> Material:
+    """Write the file under a random key (never a guessable path) and return its unsaved Material row."""
+    content_type = sniff_content_type(upload.data)
+    if content_type is None:
+        raise ValidationFailed("file_type", field=upload.item_code)
+    if len(upload.data) > MAX_UPLOAD_BYTES:
+        raise ValidationFailed("file_too_large", field=upload.item_code)
+    key = secrets.token_hex(16)
+    path = storage_dir / key[:2] / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(upload.data)
+    return Material(item_code=upload.item_code, filename=Path(upload.filename).name[:255] or "upload",
+                    content_type=content_type, size=len(upload.data),
+                    sha256=hashlib.sha256(upload.data).hexdigest(), storage_key=key)
+
+
+def material_path(storage_dir: Path, material: Material) -> Path:
+    return storage_dir / material.storage_key[:2] / material.storage_key
+
+
+def submit_application(session: Session, applicant: Account, bundle_code: str, *, answers: dict,
+                       uploads: list[Upload], submission_token: str, storage_dir: Path,
+                       enterprise_id: int | None = None, today: dt.date | None = None) -> Application:
+    """Submit an application and start its approval. The same ``submission_token`` twice yields one application."""
+    existing = session.scalar(select(Application).where(Application.submission_token == submission_token))
+    if existing is not None:
+        if existing.applicant_id != applicant.id:
+            raise NotFound("application")
+        return existing
+    bundle = session.scalar(select(Bundle).where(Bundle.code == bundle_code))
+    if bundle is None:
+        raise NotFound("bundle")
+    if enterprise_id is not None:
+        enterprise = session.get(Enterprise, enterprise_id)
+        if enterprise is None or enterprise.legal_representative_id != applicant.id:
+            raise PermissionDenied("no_mandate")
+    today = today or dt.date.today()
+    reference = make_reference("GZ", today, next_serial(session, f"case:{today.isoformat()}"))
+    application = Application(reference=reference, bundle_id=bundle.id, applicant_id=applicant.id,
+                              enterprise_id=enterprise_id, answers=answers, submission_token=submission_token,
+                              status=CaseStatus.SUBMITTED)
+    application.materials = [store_upload(storage_dir, upload) for upload in uploads]
+    session.add(application)
+    session.flush()
+    instance = engine().start(session, bundle.workflow_key, subject_id=application.id, data=answers,
+                              actor_id=applicant.id, command_id=f"submit:{submission_token}", today=today)
+    application.workflow_instance_id = instance.id
+    notify(session, applicant.id, "case_submitted", reference=reference)
+    session.flush()
+    return application
+
+
+# -- following a case -----------------------------------------------------------------------------------------------
+
+def _visible_to(account: Account):
+    owned = select(Enterprise.id).where(Enterprise.legal_representative_id == account.id)
+    return or_(Application.applicant_id == account.id, Application.enterprise_id.in_(owned))
+
+
+def cases_for(session: Session, account: Account) -> list[Application]:
+    """The applicant's own cases and those of the enterprises they represent, newest first."""
+    return list(session.scalars(select(Application).where(_visible_to(account))
+                                .order_by(Application.submitted_at.desc(), Application.id.desc())))
+
+
+def case_for_applicant(session: Session, account: Account, reference: str) -> Application:
+    """The case with this reference if the account may see it; NotFound otherwise (even if it exists)."""
+    application = session.scalar(select(Application).where(Application.reference == reference.strip().upper(),
+                                                           _visible_to(account)))
+    if application is None:
+        raise NotFound("case")
+    return application
+
+
+@dataclass
+class CaseView:
+    application: Application
+    instance: WorkflowInstance
+    branches: list[Branch]
+    tasks: list[Task]
+    events: list[Event]
+    matters: dict[str, Matter]
+    agencies: dict[str, Agency]
+    agency_of_node: dict[str, str]
+
+
+def case_view(session: Session, application: Application) -> CaseView:
+    """Everything a case page shows, in a fixed number of queries."""
+    instance = session.get(WorkflowInstance, application.workflow_instance_id)
+    branches = list(session.scalars(select(Branch).where(Branch.instance_id == instance.id).order_by(Branch.id)))
+    tasks = list(session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)))
+    events = list(session.scalars(select(Event).where(Event.instance_id == instance.id).order_by(Event.id)))
+    matters = {m.code: m for m in session.scalars(select(Matter).where(
+        Matter.code.in_([b.matter_code for b in branches if b.matter_code])))}
+    agencies = {a.code: a for a in session.scalars(select(Agency))}
+    definition = engine().definition_of(instance)
+    agency_of_node = {node.id: node.agency for node in definition.nodes.values() if node.agency}
+    return CaseView(application, instance, branches, tasks, events, matters, agencies, agency_of_node)
+
+
+# -- clerks -----------------------------------------------------------------------------------------------------------
+
+def _require_clerk(account: Account) -> None:
+    if account.role != Role.CLERK or account.agency is None:
+        raise PermissionDenied("clerks_only")
+
+
+def open_tasks_for(session: Session, clerk: Account) -> list[tuple[Task, Application]]:
+    """The clerk's agency queue: open tasks, soonest due first."""
+    _require_clerk(clerk)
+    rows = session.execute(
+        select(Task, Application)
+        .join(Application, Application.workflow_instance_id == Task.instance_id)
+        .where(Task.agency_code == clerk.agency.code, Task.state == TaskState.OPEN)
+        .order_by(Task.due_on, Task.id)
+    ).all()
+    return [(task, application) for task, application in rows]
+
+
+def task_for_clerk(session: Session, clerk: Account, task_id: int) -> tuple[Task, Application]:
+    """A task of the clerk's own agency. Another agency's task is PermissionDenied; a missing one NotFound."""
+    _require_clerk(clerk)
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound("task")
+    if task.agency_code != clerk.agency.code:
+        raise PermissionDenied("other_agency")
+    application = session.scalar(select(Application).where(Application.workflow_instance_id == task.instance_id))
+    return task, application
+
+
+def clerk_may_see_material(session: Session, clerk: Account, material: Material) -> bool:
+    """A clerk sees the materials of cases that have (or had) a task in their agency."""
+    _require_clerk(clerk)
+    application = session.get(Application, material.application_id)
+    return session.scalar(select(Task.id).where(Task.instance_id == application.workflow_instance_id,
+                                                Task.agency_code == clerk.agency.code).limit(1)) is not None
+
+
+def decide_task(session: Session, clerk: Account, task_id: int, *, outcome: str, opinion: str, command_id: str,
+                today: dt.date | None = None) -> Task:
+    """Accept, approve or reject a task of the clerk's agency (idempotent by ``command_id``)."""
+    task, _application = task_for_clerk(session, clerk, task_id)
+    return engine().complete_task(session, task.id, actor_id=clerk.id, outcome=outcome, opinion=opinion,
+                                  command_id=command_id, today=today or dt.date.today())

@@ -1,0 +1,304 @@
+"""Validation and generation of the identifiers OneWindow handles.
+
+* Resident identity numbers (GB 11643, check character ISO 7064 MOD 11-2).
+* Unified social credit codes of enterprises and institutions (GB 32100).
+* Mainland mobile numbers.
+* Case reference numbers and licence numbers of our own, protected by an ISO 7064 MOD 37-2 check character.
+
+Every validator normalises its input and returns the canonical form, or raises :class:`InvalidIdentifier` whose
+``code`` the web layer turns into a translated message. Nothing here produces user-facing text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+__all__ = [
+    "ERROR_CODES",
+    "InvalidIdentifier",
+    "is_valid_licence_number",
+    "is_valid_reference",
+    "make_licence_number",
+    "make_reference",
+    "mask_resident_id",
+    "mod37_2_check_char",
+    "resident_id_check_char",
+    "uscc_check_char",
+    "validate_licence_number",
+    "validate_mobile",
+    "validate_reference",
+    "validate_resident_id",
+    "validate_uscc",
+]
+
+#: ``format``: wrong length or layout; ``date``: an embedded date is impossible; ``check``: the check character does
+#: not match (typically a mistyped character); ``charset``: a character that cannot occur in this identifier.
+ERROR_CODES = frozenset({"format", "date", "check", "charset"})
+
+
+class InvalidIdentifier(ValueError):
+    """An identifier failed validation.
+
+    ``code`` is one of :data:`ERROR_CODES`; ``kind`` names the identifier (``resident_id``, ``uscc``, ``mobile``,
+    ``reference``, ``licence_number``) so one handler can pick the right message for the field.
+    """
+
+    def __init__(self, code: str, kind: str | None = None) -> None:
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown identifier error code {code!r}")
+        super().__init__(code)
+        self.code = code
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"InvalidIdentifier({self.code!r}, kind={self.kind!r})"
+
+
+def _normalise(value: object, kind: str) -> str:
+    """Upper-case ``value`` and drop all whitespace.
+
+    NFKC folds full-width digits and letters (what a Chinese input method types) into ASCII, so "４４０１０６…" is
+    accepted rather than rejected with a confusing message.
+    """
+    if not isinstance(value, str):
+        raise InvalidIdentifier("format", kind)
+    return "".join(unicodedata.normalize("NFKC", value).split()).upper()
+
+
+# --- Resident identity number (GB 11643) --------------------------------------------------------------------------
+
+_RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_CHECK = "10X98765432"
+_DIGITS = frozenset("0123456789")
+
+
+def resident_id_check_char(first17: str) -> str:
+    """Return the GB 11643 check character (ISO 7064 MOD 11-2) for the first 17 digits of a resident ID."""
+    if not isinstance(first17, str) or len(first17) != 17:
+        raise InvalidIdentifier("format", "resident_id")
+    if not _DIGITS.issuperset(first17):
+        raise InvalidIdentifier("charset", "resident_id")
+    total = sum(int(ch) * weight for ch, weight in zip(first17, _RESIDENT_WEIGHTS, strict=True))
+    return _RESIDENT_CHECK[total % 11]
+
+
+def validate_resident_id(value: str, *, today: date | None = None) -> str:
+    """Validate an 18-character resident identity number and return it normalised (spaces removed, ``x`` → ``X``).
+
+    Checks: 17 digits plus a digit or ``X``; an area code whose first digit is 1–8; a birth date (characters 7–14)
+    that exists, is not before 1900 and not after ``today``; the MOD 11-2 check character.
+    """
+    kind = "resident_id"
+    normalised = _normalise(value, kind)
+    if not _DIGITS.union("X").issuperset(normalised):
+        raise InvalidIdentifier("charset", kind)
+    if len(normalised) != 18:
+        raise InvalidIdentifier("format", kind)
+    if "X" in normalised[:17]:
+        raise InvalidIdentifier("charset", kind)
+    if normalised[0] not in "12345678":
+        raise InvalidIdentifier("format", kind)
+    try:
+        birth = date(int(normalised[6:10]), int(normalised[10:12]), int(normalised[12:14]))
+    except ValueError:
+        raise InvalidIdentifier("date", kind) from None
+    if birth.year < 1900 or birth > (today or date.today()):
+        raise InvalidIdentifier("date", kind)
+    if resident_id_check_char(normalised[:17]) != normalised[17]:
+        raise InvalidIdentifier("check", kind)
+    return normalised
+
+
+def mask_resident_id(value: str) -> str:
+    """Return the ID with only the first 3 and last 4 characters visible (``440***********1235``).
+
+    Works on any stored value without validating it, because masking runs when displaying data and must never fail;
+    a value of 7 characters or fewer is masked completely since showing 3 + 4 of it would show all of it.
+    """
+    if value is None:
+        return ""
+    compact = "".join(str(value).split()).upper()
+    if len(compact) <= 7:
+        return "*" * len(compact)
+    return compact[:3] + "*" * (len(compact) - 7) + compact[-4:]
+
+
+# --- Unified social credit code (GB 32100) ------------------------------------------------------------------------
+
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
+_USCC_VALUES = {ch: i for i, ch in enumerate(_USCC_ALPHABET)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_char(first17: str) -> str:
+    """Return the GB 32100 check character for the first 17 characters of a unified social credit code."""
+    if not isinstance(first17, str) or len(first17) != 17:
+        raise InvalidIdentifier("format", "uscc")
+    first17 = first17.upper()
+    if not set(first17) <= _USCC_VALUES.keys():
+        raise InvalidIdentifier("charset", "uscc")
+    total = sum(_USCC_VALUES[ch] * weight for ch, weight in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def validate_uscc(value: str) -> str:
+    """Validate an 18-character unified social credit code and return it upper-cased without spaces."""
+    kind = "uscc"
+    normalised = _normalise(value, kind)
+    if not set(normalised) <= _USCC_VALUES.keys():
+        raise InvalidIdentifier("charset", kind)
+    if len(normalised) != 18:
+        raise InvalidIdentifier("format", kind)
+    if uscc_check_char(normalised[:17]) != normalised[17]:
+        raise InvalidIdentifier("check", kind)
+    return normalised
+
+
+# --- Mobile numbers ------------------------------------------------------------------------------------------------
+
+
+def validate_mobile(value: str) -> str:
+    """Validate a mainland mobile number and return its 11 digits.
+
+    Spaces and hyphens are dropped and a leading ``+86`` is accepted, as people copy numbers in those forms.
+    """
+    kind = "mobile"
+    normalised = _normalise(value, kind).replace("-", "")
+    if normalised.startswith("+86"):
+        normalised = normalised[3:]
+    if not _DIGITS.issuperset(normalised):
+        raise InvalidIdentifier("charset", kind)
+    if len(normalised) != 11 or normalised[0] != "1":
+        raise InvalidIdentifier("format", kind)
+    return normalised
+
+
+# --- Case reference numbers and licence numbers ---------------------------------------------------------------------
+#
+# Both are ours, so we chose the check: ISO 7064 MOD 37-2 over the alphanumerics (hyphens ignored). As a pure system
+# with a prime modulus and weights 2^i mod 37 (all distinct for strings up to 36 characters), it catches every single
+# substitution and every transposition of two adjacent characters. The hybrid MOD 37,36 would avoid the '*' check
+# character, but it lets a few adjacent transpositions through, and catching those is the point of the check.
+
+_MOD37_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
+_MOD37_VALUES = {ch: i for i, ch in enumerate(_MOD37_ALPHABET)}
+_REFERENCE_CHARSET = frozenset(_MOD37_ALPHABET + "-")
+
+_PREFIX_RE = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+_AGENCY_RE = re.compile(r"[A-Z][A-Z0-9]{0,15}")
+_REFERENCE_RE = re.compile(r"([A-Z][A-Z0-9]{0,9})-(\d{8})-(\d{6,})-([0-9A-Z*])")
+_LICENCE_RE = re.compile(r"([A-Z][A-Z0-9]{0,15})-(\d{4})-(\d{6,})-([0-9A-Z*])")
+
+
+def _mod37_2_checksum(chars: str) -> int:
+    total = 0
+    for ch in chars:
+        total = (2 * total + _MOD37_VALUES[ch]) % 37
+    return total
+
+
+def mod37_2_check_char(data: str) -> str:
+    """Return the ISO 7064 MOD 37-2 check character (``0-9``, ``A-Z`` or ``*``) for ``data`` (``0-9A-Z`` only).
+
+    A string with its check character appended has a checksum of 1, the ISO 7064 convention
+    (``G123489654321`` → ``Y``, the standard's example).
+    """
+    if not data or not set(data) <= set(_MOD37_ALPHABET[:36]):
+        raise InvalidIdentifier("charset")
+    return _MOD37_ALPHABET[(1 - 2 * _mod37_2_checksum(data)) % 37]
+
+
+def _check_and_normalise(value: object, pattern: re.Pattern[str], kind: str) -> tuple[str, re.Match[str]]:
+    if not isinstance(value, str):
+        raise InvalidIdentifier("format", kind)
+    normalised = unicodedata.normalize("NFKC", value).strip().upper()
+    if not _REFERENCE_CHARSET.issuperset(normalised):
+        raise InvalidIdentifier("charset", kind)
+    match = pattern.fullmatch(normalised)
+    if match is None:
+        raise InvalidIdentifier("format", kind)
+    return normalised, match
+
+
+def _check_mod37(normalised: str, kind: str) -> None:
+    if _mod37_2_checksum(normalised.replace("-", "")) != 1:
+        raise InvalidIdentifier("check", kind)
+
+
+def make_reference(prefix: str, day: date, serial: int) -> str:
+    """Build a case reference ``PREFIX-YYYYMMDD-NNNNNN-C`` such as ``GZ-20261125-000123-K``.
+
+    ``prefix`` is 1–10 letters or digits starting with a letter (upper-cased here), ``day`` the day the case was
+    received and ``serial`` a non-negative counter, zero-padded to at least 6 digits. ``C`` is the MOD 37-2 check
+    character over all the alphanumerics, so it may be ``*``.
+    """
+    prefix = prefix.upper() if isinstance(prefix, str) else ""
+    if not _PREFIX_RE.fullmatch(prefix) or not isinstance(serial, int) or serial < 0:
+        raise InvalidIdentifier("format", "reference")
+    body = f"{prefix}-{day:%Y%m%d}-{serial:06d}"
+    return f"{body}-{mod37_2_check_char(body.replace('-', ''))}"
+
+
+def validate_reference(value: str) -> str:
+    """Validate a case reference in any case with surrounding spaces and return it upper-cased and stripped.
+
+    Raises ``format`` for a wrong layout, ``date`` for an impossible date and ``check`` when the check character does
+    not match, which is what a single mistyped character or two swapped neighbours produce.
+    """
+    kind = "reference"
+    normalised, match = _check_and_normalise(value, _REFERENCE_RE, kind)
+    stamp = match.group(2)
+    try:
+        date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
+    except ValueError:
+        raise InvalidIdentifier("date", kind) from None
+    _check_mod37(normalised, kind)
+    return normalised
+
+
+def is_valid_reference(value: object) -> bool:
+    """Return whether ``value`` is a valid case reference; never raises."""
+    try:
+        validate_reference(value)  # type: ignore[arg-type]
+    except InvalidIdentifier:
+        return False
+    return True
+
+
+def make_licence_number(agency_code: str, year: int, serial: int) -> str:
+    """Build a licence number ``AGENCY-YYYY-NNNNNN-C`` such as ``MARKET-2026-000042-7``.
+
+    ``agency_code`` is 1–16 letters or digits starting with a letter (upper-cased here; no underscores, which the
+    check could not protect), ``year`` the year of issue, ``serial`` a non-negative counter per agency and year.
+    ``C`` is the MOD 37-2 check character, as for case references.
+    """
+    agency_code = agency_code.upper() if isinstance(agency_code, str) else ""
+    if (
+        not _AGENCY_RE.fullmatch(agency_code)
+        or not isinstance(year, int)
+        or not 1000 <= year <= 9999
+        or not isinstance(serial, int)
+        or serial < 0
+    ):
+        raise InvalidIdentifier("format", "licence_number")
+    body = f"{agency_code}-{year:04d}-{serial:06d}"
+    return f"{body}-{mod37_2_check_char(body.replace('-', ''))}"
+
+
+def validate_licence_number(value: str) -> str:
+    """Validate a licence number in any case with surrounding spaces and return it upper-cased and stripped."""
+    kind = "licence_number"
+    normalised, _ = _check_and_normalise(value, _LICENCE_RE, kind)
+    _check_mod37(normalised, kind)
+    return normalised
+
+
+def is_valid_licence_number(value: object) -> bool:
+    """Return whether ``value`` is a valid licence number; never raises."""
+    try:
+        validate_licence_number(value)  # type: ignore[arg-type]
+    except InvalidIdentifier:
+        return False
+    return True

@@ -1,0 +1,61 @@
+"""Recording jobs in the outbox (inside the caller's transaction) and dispatching them to rq after commit."""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from rq import Retry
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.db import Database, utcnow
+from services.jobs.connection import get_queue
+from services.jobs.models import OutboxJob
+
+log = logging.getLogger(__name__)
+PENDING_KEY = "onewindow.outbox_pending"
+
+
+def enqueue(session: Session, queue: str, name: str, **args) -> OutboxJob:
+    """Record a job to run once the current transaction commits."""
+    job = OutboxJob(queue=queue, name=name, args=args, created_at=utcnow())
+    session.add(job)
+    session.flush()
+    session.info.setdefault(PENDING_KEY, []).append(job.id)
+    return job
+
+
+def take_pending(session: Session) -> list[int]:
+    """The outbox ids recorded through ``session`` since it last committed (call after commit)."""
+    return session.info.pop(PENDING_KEY, [])
+
+
+def dispatch(db: Database, job_ids: list[int], *, redis_url: str, prefix: str = "") -> int:
+    """Hand outbox rows to rq. A Redis outage leaves them undispatched for the sweep; nothing is lost."""
+    if not job_ids:
+        return 0
+    sent = 0
+    for job_id in job_ids:
+        with db.transaction() as session:
+            row = session.get(OutboxJob, job_id)
+            if row is None or row.dispatched_at is not None:
+                continue
+            queue, name = row.queue, row.name
+            session.execute(update(OutboxJob).where(OutboxJob.id == job_id).values(dispatched_at=utcnow()))
+        try:
+            get_queue(queue, redis_url, prefix).enqueue(
+                "services.jobs.worker.run_outbox_job", job_id, retry=Retry(max=3, interval=[5, 30, 120]),
+                description=f"{name} (outbox {job_id})", job_id=f"outbox-{job_id}",
+            )
+            sent += 1
+        except RedisError:
+            log.exception("Redis unavailable; outbox job %s stays pending for the sweep", job_id)
+            with db.transaction() as session:
+                session.execute(update(OutboxJob).where(OutboxJob.id == job_id).values(dispatched_at=None))
+    return sent
+
+
+def undispatched_ids(session: Session, limit: int = 1000) -> list[int]:
+    return list(session.scalars(select(OutboxJob.id).where(OutboxJob.dispatched_at.is_(None))
+                                .order_by(OutboxJob.id).limit(limit)))

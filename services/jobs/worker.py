@@ -1,0 +1,43 @@
+"""What rq runs: one entry point that loads an outbox row and calls the registered job in one transaction.
+
+Jobs are idempotent (a licence per branch is unique, a finished row is skipped), so rq's retries, a duplicated
+dispatch or a worker killed half-way and restarted all end with the work done once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from services import runtime
+from services.db import utcnow
+from services.jobs.models import OutboxJob
+
+log = logging.getLogger(__name__)
+JOBS: dict[str, Callable] = {}
+
+
+def job(name: str):
+    """Register ``fn(session, settings, **args)`` as the job called ``name``."""
+
+    def register(fn):
+        JOBS[name] = fn
+        return fn
+
+    return register
+
+
+def run_outbox_job(outbox_id: int) -> str:
+    """Run the outbox job ``outbox_id`` once; return what happened (for rq's result and the logs)."""
+    import services.licences.jobs  # noqa: F401  (registers the licence jobs in a fresh worker process)
+
+    rt = runtime.current()
+    with rt.db.transaction() as session:
+        row = session.get(OutboxJob, outbox_id)
+        if row is None:
+            return "missing"
+        if row.done_at is not None:
+            return "already done"
+        JOBS[row.name](session, rt.settings, **row.args)
+        row.done_at = utcnow()
+    return "done"

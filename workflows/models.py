@@ -1,0 +1,100 @@
+"""Relational state of running processes: instances, branches, tasks and the append-only event log.
+
+The engine knows nothing of who the actors are or what the subject is: ``subject_id`` and ``actor_id`` are plain
+integers that the calling services interpret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.db import Base, UTCDateTime, utcnow
+from workflows.states import BranchState, InstanceState, TaskState
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=24, validate_strings=True)
+
+
+class WorkflowInstance(Base):
+    __tablename__ = "wf_instances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_key: Mapped[str] = mapped_column(String(60))
+    definition_version: Mapped[int] = mapped_column(Integer)
+    subject_id: Mapped[int] = mapped_column(Integer, index=True)
+    state: Mapped[InstanceState] = mapped_column(_enum(InstanceState))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    accepted_on: Mapped[dt.date | None] = mapped_column(Date)
+    joint_due: Mapped[dt.date | None] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Incremented by every command; lets a reader see that the instance moved and serves as the join's guard.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+    branches: Mapped[list[Branch]] = relationship(back_populates="instance", order_by="Branch.id")
+    tasks: Mapped[list[Task]] = relationship(back_populates="instance", order_by="Task.id")
+
+
+class Branch(Base):
+    """One agency's branch of a parallel approval, tracked by identity (node id) so that a join can never count the
+    same branch twice."""
+
+    __tablename__ = "wf_branches"
+    __table_args__ = (UniqueConstraint("instance_id", "node_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instances.id"), index=True)
+    node_id: Mapped[str] = mapped_column(String(60))
+    agency_code: Mapped[str] = mapped_column(String(20))
+    matter_code: Mapped[str | None] = mapped_column(String(40))
+    state: Mapped[BranchState] = mapped_column(_enum(BranchState))
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(Integer)
+    opinion: Mapped[str] = mapped_column(Text, default="")
+
+    instance: Mapped[WorkflowInstance] = relationship(back_populates="branches")
+
+
+class Task(Base):
+    """A piece of human work in one agency's queue."""
+
+    __tablename__ = "wf_tasks"
+    __table_args__ = (Index("ix_wf_tasks_queue", "agency_code", "state", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instances.id"), index=True)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("wf_branches.id"), index=True)
+    node_id: Mapped[str] = mapped_column(String(60))
+    agency_code: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))
+    state: Mapped[TaskState] = mapped_column(_enum(TaskState))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+
+    instance: Mapped[WorkflowInstance] = relationship(back_populates="tasks")
+    branch: Mapped[Branch | None] = relationship()
+
+
+class Event(Base):
+    """Append-only case history: who did what, when and why. ``command_id`` makes every command idempotent."""
+
+    __tablename__ = "wf_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instances.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    node_id: Mapped[str | None] = mapped_column(String(60))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    command_id: Mapped[str | None] = mapped_column(String(64), unique=True)
