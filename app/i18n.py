@@ -12,6 +12,7 @@ from services.catalogue.models import localized as _localized
 
 _l = lazy_gettext
 LANGUAGE_COOKIE = "lang"
+DISPLAY_COOKIE = "display"
 # What the language switch shows: each language in its own name, so everyone can find theirs.
 LANGUAGE_NAMES = {"zh_Hans_CN": "简体中文", "zh_Hant_HK": "繁體中文", "en": "English"}
 HTML_LANG = {"zh_Hans_CN": "zh-Hans", "zh_Hant_HK": "zh-Hant-HK", "en": "en"}
@@ -55,4 +56,5 @@ def template_helpers() -> dict:
         "current_language": current_language,
         "html_lang": lambda: HTML_LANG[current_language()],
         "language_names": LANGUAGE_NAMES,
+        "large_text": request.cookies.get(DISPLAY_COOKIE) == "large",
     }

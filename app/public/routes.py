@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from app import db_session
-from app.i18n import LANGUAGE_COOKIE
+from app.i18n import DISPLAY_COOKIE, LANGUAGE_COOKIE
 from services.identity.identifiers import InvalidIdentifier, mask_resident_id, validate_licence_number
 from services.licences.service import licence_by_number
 
@@ -25,6 +25,18 @@ def set_language(code: str):
     response = redirect(target)
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.route("/display/<mode>")
+def set_display(mode: str):
+    """Elderly-friendly large text and high contrast (适老化), kept in a cookie; no pop-ups, no scripts."""
+    target = request.args.get("next") or url_for("public.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.home")
+    response = redirect(target)
+    if mode in ("large", "standard"):
+        response.set_cookie(DISPLAY_COOKIE, mode, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
 

@@ -199,8 +199,6 @@ def render_pdf(html: str) -> bytes:
         stylesheet = CSS(filename=str(STYLESHEET_PATH), url_fetcher=fetcher)
         document = HTML(string=html, base_url=str(TEMPLATE_DIR), url_fetcher=fetcher)
         pdf = document.write_pdf(pdf_variant="pdf/ua-1", stylesheets=[stylesheet])
-    except PdfRenderError:
-        raise
     except Exception as exc:
         raise PdfRenderError(f"WeasyPrint failed: {exc}") from exc
     finally:

@@ -72,14 +72,21 @@ def agency_keys(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def no_network(monkeypatch):
-    """Fail the test if anything opens a socket or resolves a name: refusing must happen before any attempt."""
+    """Fail the test if anything resolves a name or opens a connection: refusing must happen before any attempt.
+
+    Attempts are recorded rather than only raised, because WeasyPrint swallows exceptions raised by a fetcher.
+    """
+    attempts = []
 
     def tripwire(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args!r}")
+        attempts.append(args)
+        raise OSError("network access is disabled in this test")
 
     monkeypatch.setattr(socket, "getaddrinfo", tripwire)
     monkeypatch.setattr(socket, "create_connection", tripwire)
     monkeypatch.setattr(socket.socket, "connect", tripwire)
+    yield
+    assert attempts == [], f"network access attempted: {attempts}"
 
 
 def _page_html(body: str) -> str:
@@ -105,7 +112,7 @@ def test_licence_html_escapes_and_handles_optional_values():
     html = render_licence_html(_context(holder_name="<b>Evil & Co</b>", valid_until=None, scope_en=""))
     assert "&lt;b&gt;Evil &amp; Co&lt;/b&gt;" in html and "<b>" not in html
     assert "长期有效" in html and "without expiry" in html
-    assert "<p lang=\"en\"></p>" not in html
+    assert '<p lang="en"></p>' not in html
 
 
 def test_licence_html_refuses_missing_fields():
@@ -150,7 +157,7 @@ def test_licence_pdf_carries_title_language_and_qr_alt(licence_pdf):
         assert doc.open_metadata()["dc:title"].startswith("食品经营许可证")
         figures = [obj for obj in doc.objects if isinstance(obj, pikepdf.Dictionary) and obj.get("/S") == "/Figure"]
         assert len(figures) == 1 and "QR code" in str(figures[0].Alt)
-        image = next(iter(doc.pages[0].images.values()))
+        image = next(iter(doc.pages[0].get_images().values()))
         assert image.get("/Interpolate") is False  # a smoothed QR code scans badly
 
 

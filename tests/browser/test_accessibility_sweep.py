@@ -1,0 +1,102 @@
+"""The browser accessibility sweep: every page of the slice, in each language and in its error states, through
+axe-core (WCAG 2.2 AA) in Debian chromium. New pages join by being visited here."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from accessibility.browser import format_violations, run_axe
+
+pytestmark = pytest.mark.browser
+LANGUAGES = ["zh_Hans_CN", "zh_Hant_HK", "en"]
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+class Sweep:
+    def __init__(self, page, base: str):
+        self.page, self.base, self.problems, self.visited = page, base, [], []
+
+    def check(self, label: str) -> None:
+        """Run axe on the page as it is now, and keep what it finds."""
+        self.visited.append(label)
+        violations = run_axe(self.page)
+        if violations:
+            self.problems.append(format_violations(violations, f"{label} ({self.page.url})"))
+        assert self.page.locator("h1").count() == 1, f"{label}: expected one h1"
+
+    def visit(self, path: str, label: str | None = None) -> None:
+        self.page.goto(self.base + path)
+        self.check(label or path)
+
+    def sign_in(self, local_part: str) -> None:
+        self.page.goto(self.base + "/")
+        if self.page.locator("form[action='/auth/sign-out'] button").count():
+            self.page.click("form[action='/auth/sign-out'] button")
+        self.page.goto(self.base + "/auth/sign-in")
+        self.page.fill("#email", f"{local_part}@demo.onewindow.test")
+        self.page.fill("#password", "OneWindow-demo-2026")
+        self.page.click("main button[type=submit]")
+
+    def decide_first_task(self, reference: str, outcome_index: int = 1, with_error_state: bool = False) -> None:
+        self.visit("/work/", "clerk queue")
+        self.page.click(f"a:text('{reference}')")
+        self.check("clerk task")
+        if with_error_state:
+            self.page.click("main form button[type=submit]")
+            self.check("clerk task with errors")
+        self.page.check(f"#outcome-{outcome_index}")
+        self.page.click("main form button[type=submit]")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
+    context = browser.new_context()
+    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    sweep = Sweep(page, live_server)
+
+    for path in ("/", "/services/", "/services/open_restaurant", "/no-such-page", "/verify/MARKET-2026-000001-0",
+                 "/auth/sign-in"):
+        sweep.visit(path)
+    page.click("main button[type=submit]")
+    sweep.check("sign-in with errors")
+    page.goto(live_server + "/display/large?next=/services/")
+    sweep.check("large text mode")
+    page.goto(live_server + "/display/standard?next=/")
+
+    sweep.sign_in("owner")
+    sweep.visit("/me/", "service page (empty)")
+    sweep.visit("/me/apply/open_restaurant", "apply")
+    page.click("main form button[type=submit]")
+    sweep.check("apply with errors")
+    page.check("#enterprise-1")
+    page.fill("#shop_name", "示例小馆")
+    page.fill("#address", "广州市天河区示例路1号")
+    page.fill("#floor_area", "120")
+    page.fill("#seats", "40")
+    page.check("#signboard-1")
+    page.set_input_files("#premises_proof", files=[{"name": "lease.pdf", "mimeType": "application/pdf",
+                                                     "buffer": PDF}])
+    page.click("main form button[type=submit]")
+    sweep.check("confirmation")
+    reference = page.locator(".reference").inner_text().strip()
+    assert re.match(r"^GZ-\d{8}-\d{6}-.$", reference)
+    sweep.visit(f"/me/cases/{reference}", "case waiting for acceptance")
+
+    sweep.sign_in("clerk.hub")
+    sweep.decide_first_task(reference, with_error_state=True)
+    sweep.check("queue after decision")
+    for agency in ("market", "fire", "urban", "env"):
+        sweep.sign_in(f"clerk.{agency}")
+        sweep.decide_first_task(reference)
+
+    sweep.sign_in("owner")
+    sweep.visit(f"/me/cases/{reference}", "approved case with licences")
+    number = page.locator("a[href^='/me/licences/']").first.get_attribute("href").split("/")[-1][:-4]
+    sweep.visit("/me/", "service page with a licence")
+    sweep.visit(f"/verify/{number}", "public verification")
+    context.close()
+    assert not sweep.problems, "\n\n".join(sweep.problems)
