@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.i18n import _l
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_control_characters(value):
+    """Control characters (NUL and friends) are never meaningful in a form and would break the page echoing them."""
+    return _CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
+
 
 class BaseForm(FlaskForm):
-    """A form whose errors the error summary lists in field order."""
+    """A form whose errors the error summary lists in field order, and whose text never carries control characters."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = list(unbound_field.kwargs.get("filters") or ())
+            if issubclass(unbound_field.field_class, StringField):
+                filters.insert(0, strip_control_characters)
+            return unbound_field.bind(form=form, filters=filters, **options)
 
     def error_items(self) -> list[tuple[str, str]]:
         items = []

@@ -9,6 +9,7 @@ from flask_babel import format_date, get_locale, lazy_gettext
 from flask_babel import gettext as _  # noqa: F401  (re-exported for views)
 
 from services.catalogue.models import localized as _localized
+from services.identity.identifiers import mask_resident_id
 
 _l = lazy_gettext
 LANGUAGE_COOKIE = "lang"
@@ -56,5 +57,6 @@ def template_helpers() -> dict:
         "current_language": current_language,
         "html_lang": lambda: HTML_LANG[current_language()],
         "language_names": LANGUAGE_NAMES,
+        "mask_resident_id": mask_resident_id,
         "large_text": request.cookies.get(DISPLAY_COOKIE) == "large",
     }

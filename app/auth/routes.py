@@ -18,7 +18,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 class SignInForm(BaseForm):
-    email = EmailField(_l("Email address"), validators=[
+    email = EmailField(_l("Email address"), filters=[lambda value: value.strip() if value else value], validators=[
         required(_l("Enter your email address.")),
         # A shape check only: email_validator refuses the reserved .test domain the demo accounts use.
         Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from app import db_session
@@ -27,7 +28,8 @@ bp = Blueprint("clerk", __name__, url_prefix="/work")
 
 
 class DecisionForm(CommandForm):
-    outcome = RadioField(_l("Decision"), validators=[InputRequired(_l("Select a decision."))])
+    outcome = RadioField(_l("Decision"), validators=[InputRequired(_l("Select a decision."))],
+                         invalid_choice_message=_l("Select a decision."))
     opinion = TextAreaField(_l("Opinion, conditions or reasons"), validators=[max_length(2000)])
 
     def validate_opinion(self, field):
@@ -38,9 +40,10 @@ class DecisionForm(CommandForm):
 def _decision_form(task) -> DecisionForm:
     form = DecisionForm()
     if task.node_id and task.branch_id is None:
-        form.outcome.choices = [(Outcome.ACCEPT.value, _("Accept the application"))]
+        form.outcome.choices = [SelectChoice(Outcome.ACCEPT.value, _("Accept the application"))]
     else:
-        form.outcome.choices = [(Outcome.APPROVE.value, _("Approve")), (Outcome.REJECT.value, _("Refuse"))]
+        form.outcome.choices = [SelectChoice(Outcome.APPROVE.value, _("Approve")),
+                                SelectChoice(Outcome.REJECT.value, _("Refuse"))]
     return form
 
 

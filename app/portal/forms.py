@@ -6,6 +6,7 @@ import uuid
 
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from app.forms import BaseForm, max_length, required
@@ -15,20 +16,25 @@ from services.applications.service import MAX_UPLOAD_BYTES, sniff_content_type
 
 class RestaurantForm(BaseForm):
     enterprise = RadioField(_l("Which enterprise is applying?"),
-                            validators=[InputRequired(_l("Select the enterprise that is applying."))])
+                            validators=[InputRequired(_l("Select the enterprise that is applying."))],
+                            invalid_choice_message=_l("Select the enterprise that is applying."))
     shop_name = StringField(_l("Name of the restaurant"), validators=[
         required(_l("Enter the name of the restaurant.")), max_length(100)])
     address = StringField(_l("Address of the premises"), validators=[
         required(_l("Enter the address of the premises.")), max_length(200)])
-    floor_area = IntegerField(_l("Floor area in square metres"), validators=[
+    floor_area = IntegerField(_l("Floor area in square metres"),
+                              invalid_value_message=_l("Enter the floor area as a whole number of square metres, "
+                                                       "like 120."), validators=[
         InputRequired(_l("Enter the floor area as a whole number of square metres, like 120.")),
         NumberRange(min=1, max=100000, message=_l("Enter a floor area between 1 and 100,000 square metres."))])
-    seats = IntegerField(_l("Number of seats"), validators=[
+    seats = IntegerField(_l("Number of seats"),
+                         invalid_value_message=_l("Enter the number of seats as a whole number, like 40."), validators=[
         InputRequired(_l("Enter the number of seats as a whole number, like 40.")),
         NumberRange(min=0, max=10000, message=_l("Enter a number of seats between 0 and 10,000."))])
     signboard = RadioField(_l("Will you put up an outdoor signboard?"),
-                           choices=[("yes", _l("Yes")), ("no", _l("No"))],
-                           validators=[InputRequired(_l("Select yes if you will put up an outdoor signboard."))])
+                           choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
+                           validators=[InputRequired(_l("Select yes if you will put up an outdoor signboard."))],
+                           invalid_choice_message=_l("Select yes if you will put up an outdoor signboard."))
     premises_proof = FileField(_l("Proof of premises (property certificate or lease)"))
     submission_token = HiddenField()
 

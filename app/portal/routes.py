@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, send_file, url_for
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app import db_session
 from app.i18n import _
@@ -52,7 +53,7 @@ def apply(bundle_code: str):
     if not enterprises:
         return render_template("portal/no_enterprise.html", bundle=bundle)
     form = RestaurantForm()
-    form.enterprise.choices = [(str(e.id), f"{e.name} ({e.uscc})") for e in enterprises]
+    form.enterprise.choices = [SelectChoice(str(e.id), f"{e.name} ({e.uscc})") for e in enterprises]
     if not form.is_submitted():
         form.submission_token.data = uuid.uuid4().hex
         if len(enterprises) == 1:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.catalogue.models import Agency, Audience, Bundle, BundleItem, LicenceType, Matter
-from services.identity.identifiers import validate_resident_id, validate_uscc
+from services.identity.identifiers import validate_mobile, validate_resident_id, validate_uscc
 from services.identity.models import Account, Enterprise, Role
 from services.identity.service import hash_password
 
@@ -134,7 +134,8 @@ def seed_demo(session: Session, progress=None) -> dict[str, int]:
         if account is None:
             account = Account(email=email, password_hash=hash_password(DEMO_PASSWORD))
             session.add(account)
-        account.role, account.name, account.mobile = role, name, mobile
+        account.role, account.name = role, name
+        account.mobile = validate_mobile(mobile) if mobile else None
         account.id_number = validate_resident_id(id_number) if id_number else None
         account.agency_id = agencies[agency].id if agency else None
         session.flush()

@@ -142,6 +142,10 @@ def parse_definition(raw: dict, source: str, *, agencies: set[str] | None = None
     nodes = {str(nid): _node_from(source, str(nid), spec) for nid, spec in raw["nodes"].items()}
     if raw["start"] not in nodes:
         raise DefinitionError(source, None, f"start node {raw['start']!r} does not exist")
+    for node in nodes.values():  # dangling references first: they explain most other errors
+        for target in (node.next, node.join, *node.branches):
+            if target and target not in nodes:
+                raise DefinitionError(source, node.id, f"points at unknown node {target!r}")
     for node in nodes.values():
         _check_node(source, node, nodes, agencies, actions)
     split_of_join = {}
