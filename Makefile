@@ -29,7 +29,7 @@ debs-test: debs-runtime
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 translations: venv
-	$(VENV)/bin/pybabel compile --use-fuzzy -d translations -f -q
+	$(VENV)/bin/pybabel compile -d translations
 
 # Re-extract the message catalogue template and merge it into the three catalogues (then translate the new strings).
 translations-extract: venv

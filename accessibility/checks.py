@@ -22,7 +22,7 @@ _TREE_BUILDER = html5lib.getTreeBuilder("etree", fullTree=True)
 
 # GOV.UK pattern: a page re-shown with validation errors prefixes its title with "Error: " so screen reader users
 # hear about the error first. Such a title still counts as beginning with the h1 when an error summary is present.
-ERROR_TITLE_PREFIXES = ("Error: ", "错误：", "错误: ")
+ERROR_TITLE_PREFIXES = ("Error:", "错误：", "错误:", "錯誤：", "錯誤:")
 
 # Input types that carry their own accessible name (their value or a built-in label such as "Submit").
 _SELF_NAMED_INPUT_TYPES = {"hidden", "submit", "button", "reset"}
@@ -181,7 +181,7 @@ def _check_title_and_heading(root: Element, has_error_summary: bool) -> list[str
     if title_text and h1_text:
         candidates = [title_text]
         if has_error_summary:
-            candidates += [title_text[len(p):] for p in ERROR_TITLE_PREFIXES if title_text.startswith(p)]
+            candidates += [title_text[len(p):].lstrip() for p in ERROR_TITLE_PREFIXES if title_text.startswith(p)]
         if not any(candidate.startswith(h1_text) for candidate in candidates):
             problems.append(f'<title> "{title_text}" does not begin with the <h1> text "{h1_text}"')
     return problems

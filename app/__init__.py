@@ -70,7 +70,39 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.cli import register_commands
 
     register_commands(app)
+    if app.config.get("RUN_PERIODIC_IN_PROCESS"):
+        started = []
+
+        @app.before_request
+        def start_periodic_once():
+            # Started by the first request, so that CLI commands (migrations, seeding) never start it.
+            if not started:
+                started.append(True)
+                _start_periodic_thread()
+
     return app
+
+
+def _start_periodic_thread() -> None:
+    """Without Redis there is no rq cron: the development server runs the periodic jobs in a daemon thread."""
+    import threading
+    import time
+
+    from services.jobs.periodic import PERIODIC
+
+    def loop():
+        last_run: dict = {}
+        while True:
+            for function, _queue, interval in PERIODIC:
+                if time.monotonic() - last_run.get(function, -interval) >= interval:
+                    last_run[function] = time.monotonic()
+                    try:
+                        function()
+                    except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
+                        log.exception("periodic job %s failed", function.__name__)
+            time.sleep(15)
+
+    threading.Thread(target=loop, name="onewindow-periodic", daemon=True).start()
 
 
 def _migrations_dir():

@@ -56,19 +56,65 @@ def register_commands(app) -> None:
         _database().engine.dispose()
         Worker(names, connection=redis_connection(url)).work(burst=burst, with_scheduler=with_scheduler)
 
+    @rq_group.command("cron")
+    def cron():
+        """Enqueue the periodic jobs (timer sweep, outbox re-dispatch) on their intervals; run one per deployment."""
+        from rq.cron import CronScheduler
+
+        from services.jobs.connection import redis_connection
+        from services.jobs.periodic import PERIODIC
+
+        url = current_app.config["REDIS_URL"]
+        if not url:
+            raise click.ClickException("REDIS_URL is not set: without Redis the development server runs the periodic "
+                                       "jobs itself.")
+        scheduler = CronScheduler(connection=redis_connection(url))
+        for function, queue, interval in PERIODIC:
+            scheduler.register(function, current_app.config["RQ_QUEUE_PREFIX"] + queue, interval=interval)
+        scheduler.start()
+
     app.cli.add_command(rq_group)
 
     outbox_group = AppGroup("outbox", help="The job outbox.")
 
     @outbox_group.command("sweep")
-    def sweep():
-        """Dispatch outbox jobs left undispatched (after a crash or a Redis outage)."""
-        from services.jobs.outbox import dispatch, undispatched_ids
+    @click.option("--lease", default=600, show_default=True, help="Seconds after which an unfinished job is resent.")
+    def sweep(lease):
+        """Dispatch outbox jobs never dispatched (Redis outage) or never finished (a worker was killed)."""
+        from services.jobs.periodic import redispatch_outbox
 
-        with _database().transaction() as session:
-            ids = undispatched_ids(session)
-        sent = dispatch(_database(), ids, redis_url=current_app.config["REDIS_URL"],
-                        prefix=current_app.config["RQ_QUEUE_PREFIX"])
-        click.echo(f"Dispatched {sent} job(s).")
+        click.echo(f"Dispatched {redispatch_outbox(lease)} job(s).")
 
     app.cli.add_command(outbox_group)
+
+    timers_group = AppGroup("timers", help="Workflow timers.")
+
+    @timers_group.command("sweep")
+    @click.option("--today", default=None, help="Sweep as of this date (YYYY-MM-DD); default today.")
+    def sweep_timers_command(today):
+        """Fire due timers: deemed acceptance, two-days-left warnings, overdue marks."""
+        from services.jobs.periodic import sweep_timers
+
+        click.echo(sweep_timers(today))
+
+    app.cli.add_command(timers_group)
+
+    workflows_group = AppGroup("workflows", help="Approval process definitions.")
+
+    @workflows_group.command("migrate")
+    @click.argument("key")
+    @click.option("--from", "from_version", type=int, required=True)
+    @click.option("--to", "to_version", type=int, required=True)
+    @click.option("--map", "mappings", multiple=True, help="old_branch=new_branch, when a branch was renamed.")
+    def migrate_instances_command(key, from_version, to_version, mappings):
+        """Move running cases waiting at a join from one definition version to another (branches one to one)."""
+        from services.applications.service import engine
+        from workflows.versions import migrate_instances
+
+        mapping = dict(m.split("=", 1) for m in mappings)
+        with click.progressbar(length=0, label="Migrating cases") as bar:
+            result = migrate_instances(_database(), engine(), key, from_version, to_version, mapping,
+                                       progress=bar.update)
+        click.echo(result)
+
+    app.cli.add_command(workflows_group)

@@ -57,6 +57,12 @@ class BaseConfig:
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"
 
+    def __init__(self, **overrides):
+        super().__init__(**overrides)
+        # `make run` has no Redis and so no rq cron: the server sweeps timers itself (set to 0 to switch off).
+        if "RUN_PERIODIC_IN_PROCESS" not in overrides:
+            self.RUN_PERIODIC_IN_PROCESS = not self.REDIS_URL and os.environ.get("ONEWINDOW_PERIODIC", "1") == "1"
+
 
 class TestConfig(BaseConfig):
     ENV_NAME = "test"

@@ -16,6 +16,8 @@ CASE_STATUS = {
 }
 BRANCH_STATE = {
     BranchState.ACTIVE: _l("In progress"),
+    BranchState.WAITING_APPLICANT: _l("Waiting for your supplement"),
+    BranchState.PAUSED: _l("Paused for expert review"),
     BranchState.APPROVED: _l("Approved"),
     BranchState.REJECTED: _l("Refused"),
     BranchState.CANCELLED: _l("Cancelled"),
@@ -39,6 +41,19 @@ EVENT_KIND = {
     "action": _l("Licences requested"),
     "ended": _l("Case closed"),
     "withdrawn": _l("Withdrawn by the applicant"),
+    "deemed_accepted": _l("Counted as accepted on the day it arrived"),
+    "supplement_requested": _l("Supplement requested"),
+    "resubmitted": _l("Supplement received"),
+    "paused": _l("Paused for expert review"),
+    "resumed": _l("Review resumed"),
+    "extension_requested": _l("Extension requested"),
+    "extension_granted": _l("Time limit extended"),
+    "extension_refused": _l("Extension refused"),
+    "deadline_warning": _l("Two working days left"),
+    "overdue": _l("Over the time limit"),
+    "joint_overdue": _l("Over the joint time limit"),
+    "chose": _l("Route chosen"),
+    "migrated": _l("Moved to a new version of the procedure"),
 }
 
 
@@ -53,6 +68,19 @@ def notification_text(kind: str, params: dict) -> str:
         "case_withdrawn": _("Application %(reference)s was withdrawn.", reference=reference),
         "licence_issued": _("Licence %(number)s was issued for application %(reference)s.",
                             number=params.get("number", ""), reference=reference),
+        "supplement_requested": _("Application %(reference)s: an agency needs more material from you. The full "
+                                  "list is on the case page.", reference=reference),
+        "paused": _("Application %(reference)s: the review is paused for expert review until about %(date)s. "
+                    "This time does not count against the time limit.", reference=reference,
+                    date=params.get("resume_expected_on", "")),
+        "extension_granted": _("Application %(reference)s: the time limit was extended. Reason: %(reason)s",
+                               reference=reference, reason=params.get("reason", "")),
+        "deadline_warning": _("Case %(reference)s: two working days left before %(date)s.", reference=reference,
+                              date=params.get("due_on", "")),
+        "overdue": _("Case %(reference)s is over its time limit (due %(date)s).", reference=reference,
+                     date=params.get("due_on", "")),
+        "joint_overdue": _("Case %(reference)s is over the joint time limit (due %(date)s).", reference=reference,
+                           date=params.get("joint_due", "")),
     }
     return texts.get(kind, kind)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.db import Base, UTCDateTime, utcnow
-from workflows.states import BranchState, InstanceState, TaskState
+from workflows.states import BranchState, InstanceState, RequestKind, RequestState, TaskState, TimerKind
 
 
 def _enum(cls):
@@ -31,6 +31,8 @@ class WorkflowInstance(Base):
     received_on: Mapped[dt.date] = mapped_column(Date)
     accepted_on: Mapped[dt.date | None] = mapped_column(Date)
     joint_due: Mapped[dt.date | None] = mapped_column(Date)
+    joint_extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    joint_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Incremented by every command; lets a reader see that the instance moved and serves as the join's guard.
@@ -55,6 +57,12 @@ class Branch(Base):
     state: Mapped[BranchState] = mapped_column(_enum(BranchState))
     started_on: Mapped[dt.date] = mapped_column(Date)
     due_on: Mapped[dt.date] = mapped_column(Date)
+    # While the clock is paused (supplement, expert review) the working days left are kept here.
+    remaining_days: Mapped[int | None] = mapped_column(Integer)
+    paused_on: Mapped[dt.date | None] = mapped_column(Date)
+    resume_expected_on: Mapped[dt.date | None] = mapped_column(Date)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(Integer)
     opinion: Mapped[str] = mapped_column(Text, default="")
@@ -98,3 +106,39 @@ class Event(Base):
     node_id: Mapped[str | None] = mapped_column(String(60))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     command_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class Request(Base):
+    """Something asked of a person: a one-time supplement notice to the applicant (every missing material at once),
+    or an extension waiting for a supervisor."""
+
+    __tablename__ = "wf_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instances.id"), index=True)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("wf_branches.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("wf_tasks.id"))
+    kind: Mapped[RequestKind] = mapped_column(_enum(RequestKind))
+    state: Mapped[RequestState] = mapped_column(_enum(RequestState))
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    agency_code: Mapped[str] = mapped_column(String(20))
+    requested_by: Mapped[int | None] = mapped_column(Integer)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Timer(Base):
+    """A deadline as a row: swept by a periodic job, so a stopped worker delays a timer and never drops it."""
+
+    __tablename__ = "wf_timers"
+    __table_args__ = (Index("ix_wf_timers_pending", "fired_at", "cancelled_at", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instances.id"), index=True)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("wf_branches.id"), index=True)
+    kind: Mapped[TimerKind] = mapped_column(_enum(TimerKind))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -32,6 +32,7 @@ from workflows.models import Branch, Event, Task, WorkflowInstance
 from workflows.states import BranchState, InstanceState, TaskState
 
 ACTIONS = {"issue_licences"}
+APPLICANT_NOTICES = {"supplement_requested", "paused", "extension_granted"}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
@@ -60,6 +61,22 @@ class ApplicationHooks:
         if instance.state != InstanceState.RUNNING:
             application.decided_at = instance.ended_at
         notify(session, application.applicant_id, f"case_{status.value}", reference=application.reference)
+
+    def on_notice(self, session: Session, instance: WorkflowInstance, kind: str, detail: dict) -> None:
+        """Tell the applicant what is asked of them or why the clock moved; warn the agency of deadlines."""
+        application = session.scalar(select(Application).where(Application.workflow_instance_id == instance.id))
+        if application is None:
+            return
+        params = {"reference": application.reference, **{k: v for k, v in detail.items() if k != "items"}}
+        if kind in APPLICANT_NOTICES:
+            notify(session, application.applicant_id, kind, **params)
+            return
+        agency = detail.get("agency")
+        staff = select(Account.id).join(Agency, Account.agency_id == Agency.id).where(
+            Account.role.in_([Role.CLERK, Role.SUPERVISOR]), Account.is_active.is_(True))
+        staff = staff.where(Agency.code == agency) if agency else staff.where(Agency.is_lead_window.is_(True))
+        for account_id in session.scalars(staff):
+            notify(session, account_id, kind, **params)
 
 
 @lru_cache(maxsize=1)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from redis.exceptions import RedisError
 from rq import Retry
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from services.db import Database, utcnow
@@ -31,15 +32,17 @@ def take_pending(session: Session) -> list[int]:
     return session.info.pop(PENDING_KEY, [])
 
 
-def dispatch(db: Database, job_ids: list[int], *, redis_url: str, prefix: str = "") -> int:
-    """Hand outbox rows to rq. A Redis outage leaves them undispatched for the sweep; nothing is lost."""
+def dispatch(db: Database, job_ids: list[int], *, redis_url: str, prefix: str = "", force: bool = False) -> int:
+    """Hand outbox rows to rq. A Redis outage leaves them undispatched for the sweep; nothing is lost.
+
+    ``force`` dispatches rows again that were dispatched but never finished (a worker killed mid-job)."""
     if not job_ids:
         return 0
     sent = 0
     for job_id in job_ids:
         with db.transaction() as session:
             row = session.get(OutboxJob, job_id)
-            if row is None or row.dispatched_at is not None:
+            if row is None or row.done_at is not None or (row.dispatched_at is not None and not force):
                 continue
             queue, name = row.queue, row.name
             session.execute(update(OutboxJob).where(OutboxJob.id == job_id).values(dispatched_at=utcnow()))
@@ -56,6 +59,9 @@ def dispatch(db: Database, job_ids: list[int], *, redis_url: str, prefix: str = 
     return sent
 
 
-def undispatched_ids(session: Session, limit: int = 1000) -> list[int]:
-    return list(session.scalars(select(OutboxJob.id).where(OutboxJob.dispatched_at.is_(None))
-                                .order_by(OutboxJob.id).limit(limit)))
+def stale_ids(session: Session, lease: dt.timedelta, limit: int = 1000) -> list[int]:
+    """Jobs never dispatched, or dispatched longer than ``lease`` ago and still not done."""
+    cutoff = utcnow() - lease
+    return list(session.scalars(select(OutboxJob.id).where(
+        OutboxJob.done_at.is_(None),
+        or_(OutboxJob.dispatched_at.is_(None), OutboxJob.dispatched_at < cutoff)).order_by(OutboxJob.id).limit(limit)))

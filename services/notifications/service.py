@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from services.db import utcnow
 from services.notifications.models import Notification
 
-KINDS = {"case_submitted", "case_in_review", "case_approved", "case_rejected", "case_withdrawn", "licence_issued"}
+KINDS = {"case_submitted", "case_in_review", "case_approved", "case_rejected", "case_withdrawn", "licence_issued",
+         "supplement_requested", "paused", "extension_granted", "deadline_warning", "overdue", "joint_overdue"}
 
 
 def notify(session: Session, account_id: int, kind: str, **params) -> Notification:

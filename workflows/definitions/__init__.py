@@ -15,7 +15,7 @@ import yaml
 from workflows.conditions import Condition, ConditionError, parse_condition
 
 DEFINITIONS_DIR = Path(__file__).parent
-NODE_TYPES = {"task", "split", "join", "action", "end"}
+NODE_TYPES = {"task", "split", "join", "choice", "action", "end"}
 END_OUTCOMES = {"approved", "rejected", "withdrawn"}
 ROLES = {"clerk", "lead"}
 
@@ -42,6 +42,8 @@ class Node:
     join: str | None = None
     action: str | None = None
     outcome: str | None = None
+    cases: tuple[tuple[Condition, str], ...] = ()  # a choice's (condition, next) pairs, tried in order
+    default: str | None = None  # a choice's next node when no condition holds
 
 
 @dataclass
@@ -69,7 +71,7 @@ def _node_from(source: str, node_id: str, raw: dict) -> Node:
     if kind not in NODE_TYPES:
         raise DefinitionError(source, node_id, f"unknown node type {kind!r} (known: {', '.join(sorted(NODE_TYPES))})")
     known = {"type", "next", "agency", "role", "limit_days", "matter", "acceptance", "when", "branches", "join",
-             "action", "outcome"}
+             "action", "outcome", "cases", "default"}
     unknown = set(raw) - known
     if unknown:
         raise DefinitionError(source, node_id, f"unknown attribute(s) {', '.join(sorted(unknown))}")
@@ -79,6 +81,14 @@ def _node_from(source: str, node_id: str, raw: dict) -> Node:
             when = parse_condition(raw["when"])
         except ConditionError as exc:
             raise DefinitionError(source, node_id, f"condition does not parse: {exc}") from None
+    cases = []
+    for position, case in enumerate(raw.get("cases") or ()):
+        if not isinstance(case, dict) or "when" not in case or "next" not in case:
+            raise DefinitionError(source, node_id, f"case {position + 1} needs 'when' and 'next'")
+        try:
+            cases.append((parse_condition(case["when"]), str(case["next"])))
+        except ConditionError as exc:
+            raise DefinitionError(source, node_id, f"condition of case {position + 1} does not parse: {exc}") from None
     limit = raw.get("limit_days")
     if limit is not None and (not isinstance(limit, int) or limit <= 0):
         raise DefinitionError(source, node_id, "limit_days must be a positive whole number of working days")
@@ -86,7 +96,7 @@ def _node_from(source: str, node_id: str, raw: dict) -> Node:
         id=node_id, type=kind, next=raw.get("next"), agency=raw.get("agency"), role=raw.get("role"),
         limit_days=limit, matter=raw.get("matter"), acceptance=bool(raw.get("acceptance", False)), when=when,
         branches=tuple(raw.get("branches") or ()), join=raw.get("join"), action=raw.get("action"),
-        outcome=raw.get("outcome"),
+        outcome=raw.get("outcome"), cases=tuple(cases), default=raw.get("default"),
     )
 
 
@@ -95,7 +105,7 @@ def _check_node(source: str, node: Node, nodes: dict[str, Node], agencies: set[s
         if target not in nodes:
             raise DefinitionError(source, node.id, f"{what} points at unknown node {target!r}")
 
-    if node.type != "end" and node.type != "split":
+    if node.type not in ("end", "split", "choice"):
         if not node.next:
             raise DefinitionError(source, node.id, "missing 'next'")
         ref(node.next, "next")
@@ -120,6 +130,9 @@ def _check_node(source: str, node: Node, nodes: dict[str, Node], agencies: set[s
             if target.type != "task" or target.next != node.join:
                 raise DefinitionError(source, branch,
                                       f"a branch of {node.id!r} must be a task leading to {node.join!r}")
+    elif node.type == "choice":
+        if not node.cases or not node.default:
+            raise DefinitionError(source, node.id, "a choice needs 'cases' and a 'default'")
     elif node.type == "action":
         if not node.action:
             raise DefinitionError(source, node.id, "an action node needs 'action'")
@@ -143,7 +156,7 @@ def parse_definition(raw: dict, source: str, *, agencies: set[str] | None = None
     if raw["start"] not in nodes:
         raise DefinitionError(source, None, f"start node {raw['start']!r} does not exist")
     for node in nodes.values():  # dangling references first: they explain most other errors
-        for target in (node.next, node.join, *node.branches):
+        for target in (node.next, node.join, node.default, *node.branches, *(nxt for _c, nxt in node.cases)):
             if target and target not in nodes:
                 raise DefinitionError(source, node.id, f"points at unknown node {target!r}")
     for node in nodes.values():
@@ -164,7 +177,8 @@ def parse_definition(raw: dict, source: str, *, agencies: set[str] | None = None
             continue
         reachable.add(current)
         node = nodes[current]
-        todo.extend([n for n in (node.next, node.join) if n] + list(node.branches))
+        todo.extend([n for n in (node.next, node.join, node.default) if n] + list(node.branches)
+                    + [nxt for _cond, nxt in node.cases])
     unreachable = sorted(set(nodes) - reachable)
     if unreachable:
         raise DefinitionError(source, unreachable[0], "unreachable from the start node")

@@ -1,0 +1,40 @@
+"""Periodic jobs, in one list: run by `flask rq cron` (rq's CronScheduler) in production, and by a background thread
+of the development server when there is no Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from services import runtime
+from services.jobs import queues
+from services.jobs.outbox import dispatch, stale_ids
+
+log = logging.getLogger(__name__)
+OUTBOX_LEASE = dt.timedelta(minutes=10)  # a dispatched job not done by then is dispatched again (idempotent jobs)
+
+
+def sweep_timers(today: str | None = None) -> dict:
+    """Fire the workflow timers that are due (deadlines, warnings, deemed acceptance)."""
+    from services.applications.service import engine
+    from workflows.timers import sweep
+
+    day = dt.date.fromisoformat(today) if today else dt.date.today()
+    return sweep(runtime.current().db, engine(), day)
+
+
+def redispatch_outbox(lease_seconds: int | None = None) -> int:
+    """Dispatch outbox jobs never dispatched (Redis was down) or dispatched but never finished (a worker died)."""
+    rt = runtime.current()
+    lease = OUTBOX_LEASE if lease_seconds is None else dt.timedelta(seconds=lease_seconds)
+    with rt.db.transaction() as session:
+        ids = stale_ids(session, lease)
+    return dispatch(rt.db, ids, redis_url=rt.settings["REDIS_URL"], prefix=rt.settings["RQ_QUEUE_PREFIX"],
+                    force=True)
+
+
+# (function, queue, interval in seconds)
+PERIODIC = [
+    (sweep_timers, queues.DEFAULT, 300),
+    (redispatch_outbox, queues.DEFAULT, 60),
+]
