@@ -54,11 +54,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     app.context_processor(template_labels)
 
-    from app import auth, catalogue, clerk, portal, public
+    from app import auth, catalogue, clerk, portal, public, supervision
     from app.security import init_security
 
     init_security(app)
-    for module in (public, auth, catalogue, portal, clerk):
+    for module in (public, auth, catalogue, portal, clerk, supervision):
         app.register_blueprint(module.bp)
 
     from app.errors import register_error_handlers

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.i18n import _, _l
 from services.applications.models import CaseStatus
 from services.licences.models import LicenceStatus
-from workflows.states import BranchState, TaskState
+from workflows.states import BranchState, RequestState, TaskState
 
 CASE_STATUS = {
     CaseStatus.SUBMITTED: _l("Waiting for acceptance"),
@@ -21,6 +21,13 @@ BRANCH_STATE = {
     BranchState.APPROVED: _l("Approved"),
     BranchState.REJECTED: _l("Refused"),
     BranchState.CANCELLED: _l("Cancelled"),
+}
+REQUEST_STATE = {
+    RequestState.OPEN: _l("Waiting"),
+    RequestState.ANSWERED: _l("Answered"),
+    RequestState.APPROVED: _l("Granted"),
+    RequestState.REFUSED: _l("Refused"),
+    RequestState.CANCELLED: _l("Cancelled"),
 }
 TASK_STATE = {TaskState.OPEN: _l("Open"), TaskState.COMPLETED: _l("Completed"), TaskState.CANCELLED: _l("Cancelled")}
 LICENCE_STATUS = {
@@ -90,6 +97,7 @@ def template_labels() -> dict:
         "case_status_label": lambda s: CASE_STATUS.get(s, s),
         "branch_state_label": lambda s: BRANCH_STATE.get(s, s),
         "task_state_label": lambda s: TASK_STATE.get(s, s),
+        "request_state_label": lambda s: REQUEST_STATE.get(s, s),
         "licence_status_label": lambda s: LICENCE_STATUS.get(s, s),
         "event_label": lambda k: EVENT_KIND.get(k, k),
         "notification_text": notification_text,

@@ -76,4 +76,6 @@ def login_required(*roles: Role):
 def home_for(account: Account) -> str:
     if account.role == Role.CLERK:
         return url_for("clerk.queue")
+    if account.role == Role.SUPERVISOR:
+        return url_for("supervision.index")
     return url_for("portal.home")

@@ -31,6 +31,7 @@ import json
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -297,20 +298,27 @@ def peer_script() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "peers" / "spiff_parallel.py"
 
 
-def run_peer(python: str, k: int, n: int, seed: int) -> dict:
+def run_peer(python: str, k: int, n: int, seed: int, db: str | None = None) -> tuple[dict, float]:
     script = peer_script()
     if not script.exists():
         raise SystemExit(f"peer benchmark not found at {script} (set PEER_SCRIPT)")
     cmd = [python, str(script), "--k", str(k), "--n", str(n), "--seed", str(seed), "--mode", "sqlite", "--sqlite-wal"]
+    if db:
+        cmd += ["--db", db]
     print("peer: " + " ".join(cmd), file=sys.stderr, flush=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"peer benchmark failed with exit code {proc.returncode}")
     lines = [line for line in proc.stdout.splitlines() if line.lstrip().startswith("{")]
     if not lines:
         raise SystemExit(f"peer benchmark printed no JSON line:\n{proc.stdout}")
-    return json.loads(lines[-1])
+    result = json.loads(lines[-1])
+    # CPU time of the whole peer process (interpreter start and spec parse included): a check on a shared machine.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result, cpu
 
 
 # -- main ------------------------------------------------------------------------------------------------------------
@@ -336,6 +344,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pg-database", default=PG_BENCH_DB,
                     help=f"scratch PostgreSQL database on DATABASE_URL's server (default {PG_BENCH_DB})")
     ap.add_argument("--peer", metavar="PYTHON", help="then run the peer with this interpreter and print the ratio")
+    ap.add_argument("--peer-db", metavar="PATH", help="the peer's SQLite file (default: the peer's own default)")
     ap.add_argument("--count-queries", action="store_true",
                     help="count statements per phase with an event listener (adds a little overhead)")
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile dump of the timed run to FILE")
@@ -356,6 +365,7 @@ def main(argv=None) -> int:
     rng = random.Random(a.seed)
 
     profiler = cProfile.Profile() if a.profile else None
+    load0 = os.getloadavg()[0]
     t0, cpu0 = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
@@ -390,6 +400,7 @@ def main(argv=None) -> int:
         "ms_per_task_completion": round(1000 * wall / completions, 3),
         "write_txns": txns,
         "client_cpu_s": round(cpu, 3),  # this process's CPU time in the run: the rest of run_wall_s is waiting
+        "loadavg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],  # before and after: other work on the machine
         **details,
         "phase_ms_per_task_completion": {p: round(1000 * s / completions, 3) for p, s in phase_s.items()},
         "verified_instances": len(ids),
@@ -405,10 +416,13 @@ def main(argv=None) -> int:
     print(json.dumps(result), flush=True)
 
     if a.peer:
-        peer = run_peer(a.peer, a.k, a.n, a.seed)
+        peer, peer_cpu = run_peer(a.peer, a.k, a.n, a.seed, a.peer_db)
         print(json.dumps(peer), flush=True)
         ours, theirs = result["task_completions_per_s"], peer["task_completions_per_s"]
-        print(json.dumps({"ratio_task_completions_per_s": round(ours / theirs, 3), "ours": ours, "peer": theirs}),
+        print(json.dumps({"ratio_task_completions_per_s": round(ours / theirs, 3), "ours": ours, "peer": theirs,
+                          # Extras: CPU milliseconds per completion, less sensitive to other work on the machine.
+                          "ours_cpu_ms_per_task_completion": round(1000 * cpu / completions, 3),
+                          "peer_cpu_ms_per_task_completion": round(1000 * peer_cpu / peer["task_completions"], 3)}),
               flush=True)
     return 0
 

@@ -194,7 +194,7 @@ class Engine:
             return None
         if task.branch is None:
             raise InvalidTransition("not_a_branch")
-        if not reason.strip() or not 0 < expected_days <= 250:
+        if not reason.strip() or not isinstance(expected_days, int) or not 0 < expected_days <= 250:
             raise ValidationFailed("pause_reason_and_length_required")
         self._require_running_clock(session, task)
         branch = task.branch

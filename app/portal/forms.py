@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import HiddenField, IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
-from app.forms import BaseForm, max_length, required
+from app.forms import BaseForm, CommandForm, max_length, required
 from app.i18n import _l
 from services.applications.service import MAX_UPLOAD_BYTES, sniff_content_type
 
@@ -48,16 +48,34 @@ class RestaurantForm(BaseForm):
         upload = field.data
         if upload is None or not getattr(upload, "filename", ""):
             raise ValidationError(_l("Upload the proof of premises as a PDF, JPEG or PNG file."))
-        head = upload.stream.read(16)
-        upload.stream.seek(0, 2)
-        size = upload.stream.tell()
-        upload.stream.seek(0)
-        if size > MAX_UPLOAD_BYTES:
-            raise ValidationError(_l("The file must be 10 MB or smaller."))
-        if sniff_content_type(head) is None:
-            raise ValidationError(_l("The file must be a PDF, JPEG or PNG."))
+        check_upload(upload)
 
     def answers(self) -> dict:
         return {"shop_name": self.shop_name.data.strip(), "address": self.address.data.strip(),
                 "floor_area": self.floor_area.data, "seats": self.seats.data,
                 "signboard": self.signboard.data == "yes"}
+
+
+def check_upload(upload) -> None:
+    """Size and type by content; raises ValidationError with a message the applicant can act on."""
+    head = upload.stream.read(16)
+    upload.stream.seek(0, 2)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    if size > MAX_UPLOAD_BYTES:
+        raise ValidationError(_l("Each file must be 10 MB or smaller."))
+    if sniff_content_type(head) is None:
+        raise ValidationError(_l("Each file must be a PDF, JPEG or PNG."))
+
+
+class SupplementForm(CommandForm):
+    files = MultipleFileField(_l("Files for the missing materials"))
+
+    def validate_files(self, field):
+        uploads = [f for f in (field.data or []) if getattr(f, "filename", "")]
+        if not uploads:
+            raise ValidationError(_l("Upload at least one file with the missing materials."))
+        if len(uploads) > 10:
+            raise ValidationError(_l("Upload 10 files or fewer at a time."))
+        for upload in uploads:
+            check_upload(upload)

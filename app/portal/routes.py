@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, send_file, url_for
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app import db_session
 from app.i18n import _
-from app.portal.forms import RestaurantForm
+from app.portal.forms import RestaurantForm, SupplementForm
 from app.security import current_account, login_required
+from services.applications.decisions import answer_supplement
 from services.applications.models import Material
 from services.applications.service import (
     Upload,
@@ -23,7 +24,7 @@ from services.applications.service import (
     submit_application,
 )
 from services.catalogue.models import Bundle
-from services.errors import ValidationFailed
+from services.errors import InvalidTransition, ValidationFailed
 from services.identity.models import Role
 from services.identity.service import enterprises_of
 from services.licences.service import licence_for_holder, licences_for, licences_of_case
@@ -84,10 +85,34 @@ def confirmation(reference: str):
 @bp.route("/cases/<reference>")
 @login_required(*APPLICANT_ROLES)
 def case(reference: str):
+    return _case_page(reference, SupplementForm(), None)
+
+
+def _case_page(reference: str, form: SupplementForm, answering: int | None, status: int = 200):
     session = db_session()
     application = case_for_applicant(session, current_account(), reference)
-    return render_template("portal/case.html", view=case_view(session, application),
-                           licences=licences_of_case(session, application.id))
+    return render_template("portal/case.html", view=case_view(session, application), form=form,
+                           answering=answering, licences=licences_of_case(session, application.id)), status
+
+
+@bp.route("/cases/<reference>/requests/<int:request_id>", methods=["POST"])
+@login_required(*APPLICANT_ROLES)
+def answer(reference: str, request_id: int):
+    """Send the supplement: the files join the case and the branch that asked resumes its clock."""
+    session = db_session()
+    case_for_applicant(session, current_account(), reference)  # 404 before anything else for someone else's case
+    form = SupplementForm()
+    if form.validate_on_submit():
+        uploads = [Upload("supplement", f.filename, f.read()) for f in form.files.data if f.filename]
+        try:
+            answer_supplement(session, current_account(), reference, request_id, uploads=uploads,
+                              storage_dir=Path(current_app.config["UPLOAD_DIR"]), command_id=form.command_id.data)
+        except InvalidTransition:
+            flash(_("This request was already answered or the case has ended. Nothing was changed."), "error")
+        else:
+            flash(_("Thank you. Your supplement was sent and the agency's review has resumed."), "success")
+        return redirect(url_for("portal.case", reference=reference))
+    return _case_page(reference, form, request_id, status=400)
 
 
 @bp.route("/cases/<reference>/materials/<int:material_id>")

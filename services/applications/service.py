@@ -28,8 +28,8 @@ from services.notifications.service import notify
 from workflows.calendar import default_calendar
 from workflows.definitions import load_directory
 from workflows.engine import Engine
-from workflows.models import Branch, Event, Task, WorkflowInstance
-from workflows.states import BranchState, InstanceState, TaskState
+from workflows.models import Branch, Event, Request, Task, WorkflowInstance
+from workflows.states import BranchState, InstanceState, RequestKind, RequestState, TaskState
 
 ACTIONS = {"issue_licences"}
 APPLICANT_NOTICES = {"supplement_requested", "paused", "extension_granted"}
@@ -211,6 +211,11 @@ class CaseView:
     matters: dict[str, Matter]
     agencies: dict[str, Agency]
     agency_of_node: dict[str, str]
+    requests: list[Request]
+
+    @property
+    def open_supplements(self) -> list[Request]:
+        return [r for r in self.requests if r.kind == RequestKind.SUPPLEMENT and r.state == RequestState.OPEN]
 
 
 def case_view(session: Session, application: Application) -> CaseView:
@@ -224,7 +229,8 @@ def case_view(session: Session, application: Application) -> CaseView:
     agencies = {a.code: a for a in session.scalars(select(Agency))}
     definition = engine().definition_of(instance)
     agency_of_node = {node.id: node.agency for node in definition.nodes.values() if node.agency}
-    return CaseView(application, instance, branches, tasks, events, matters, agencies, agency_of_node)
+    requests = list(session.scalars(select(Request).where(Request.instance_id == instance.id).order_by(Request.id)))
+    return CaseView(application, instance, branches, tasks, events, matters, agencies, agency_of_node, requests)
 
 
 # -- clerks -----------------------------------------------------------------------------------------------------------

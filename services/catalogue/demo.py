@@ -85,6 +85,10 @@ ACCOUNTS = [
     ("clerk.urban", Role.CLERK, "周城管", None, None, "urban"),
     ("clerk.env", Role.CLERK, "吴环保", None, None, "env"),
     ("supervisor", Role.SUPERVISOR, "郑督查", None, None, "hub"),
+    ("supervisor.market", Role.SUPERVISOR, "何科长", None, None, "market"),
+    ("supervisor.fire", Role.SUPERVISOR, "罗科长", None, None, "fire"),
+    ("supervisor.urban", Role.SUPERVISOR, "梁科长", None, None, "urban"),
+    ("supervisor.env", Role.SUPERVISOR, "宋科长", None, None, "env"),
     ("admin", Role.ADMIN, "管理员", None, None, None),
 ]
 ENTERPRISE = ("广州示例餐饮有限公司", "91440106MA5CN8QX19", "owner")

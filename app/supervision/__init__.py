@@ -1,0 +1,1 @@
+from app.supervision.routes import bp  # noqa: F401
