@@ -6,7 +6,7 @@ import re
 import uuid
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
+from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.i18n import _l
@@ -55,3 +55,13 @@ def required(message=None):
 
 def max_length(n: int):
     return Length(max=n, message=_l("Enter %(max)d characters or fewer.", max=n))
+
+
+class BlankableIntegerField(IntegerField):
+    """A whole number that may be left blank (None) when the chosen option does not need it."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not str(valuelist[0]).strip():
+            self.data = None
+            return
+        super().process_formdata(valuelist)

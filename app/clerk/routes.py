@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from wtforms import IntegerField, RadioField, TextAreaField
+from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from app import db_session
-from app.forms import CommandForm, max_length
+from app.forms import BlankableIntegerField, CommandForm, max_length
 from app.i18n import _, _l
 from app.portal.routes import send_material
 from app.security import current_account, login_required
@@ -38,7 +38,7 @@ class DecisionForm(CommandForm):
                          invalid_choice_message=_l("Select a decision."))
     opinion = TextAreaField(_l("Opinion, conditions or reasons"), validators=[max_length(2000)])
     items = TextAreaField(_l("Missing materials, one per line"), validators=[max_length(4000)])
-    expected_days = IntegerField(_l("Expected length of the expert review in working days"),
+    expected_days = BlankableIntegerField(_l("Expected length of the expert review in working days"),
                                  invalid_value_message=_l("Enter the expected length as a whole number of working "
                                                           "days, like 10."))
 

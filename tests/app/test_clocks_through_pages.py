@@ -112,3 +112,12 @@ def test_extension_needs_a_supervisor_of_the_same_agency(client, db, sign_in_as,
     assert granted.status_code == 302
     branch = branch_of(db, task_id)
     assert branch.extended and branch.due_on > due_before
+
+
+def test_a_blank_pause_length_is_ignored_when_approving(client, db, sign_in_as, accepted_case):
+    """Browsers send every field; a blank number for an option not chosen must not block the decision."""
+    sign_in_as("clerk.env")
+    task_id = open_task_id(client, accepted_case)
+    response = post_decision(client, task_id, outcome="approve", opinion="", items="", expected_days="")
+    assert response.status_code == 302
+    assert branch_of(db, task_id).state == BranchState.APPROVED

@@ -26,6 +26,11 @@ class Sweep:
             self.problems.append(format_violations(violations, f"{label} ({self.page.url})"))
         assert self.page.locator("h1").count() == 1, f"{label}: expected one h1"
 
+    def submit(self, selector: str = "main form button[type=submit]") -> None:
+        """Click a submit button and wait for the page it leads to (a redirect or the form again with errors)."""
+        with self.page.expect_navigation():
+            self.page.click(selector)
+
     def visit(self, path: str, label: str | None = None) -> None:
         self.page.goto(self.base + path)
         self.check(label or path)
@@ -33,21 +38,22 @@ class Sweep:
     def sign_in(self, local_part: str) -> None:
         self.page.goto(self.base + "/")
         if self.page.locator("form[action='/auth/sign-out'] button").count():
-            self.page.click("form[action='/auth/sign-out'] button")
+            self.submit("form[action='/auth/sign-out'] button")
         self.page.goto(self.base + "/auth/sign-in")
         self.page.fill("#email", f"{local_part}@demo.onewindow.test")
         self.page.fill("#password", "OneWindow-demo-2026")
-        self.page.click("main button[type=submit]")
+        self.submit("main button[type=submit]")
 
     def decide_first_task(self, reference: str, outcome_index: int = 1, with_error_state: bool = False) -> None:
         self.visit("/work/", "clerk queue")
-        self.page.click(f"a:text('{reference}')")
+        with self.page.expect_navigation():
+            self.page.click(f"a:text('{reference}')")
         self.check("clerk task")
         if with_error_state:
-            self.page.click("main form button[type=submit]")
+            self.submit()
             self.check("clerk task with errors")
         self.page.check(f"#outcome-{outcome_index}")
-        self.page.click("main form button[type=submit]")
+        self.submit()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -61,7 +67,7 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
     for path in ("/", "/services/", "/services/open_restaurant", "/no-such-page", "/verify/MARKET-2026-000001-0",
                  "/auth/sign-in"):
         sweep.visit(path)
-    page.click("main button[type=submit]")
+    sweep.submit("main button[type=submit]")
     sweep.check("sign-in with errors")
     page.goto(live_server + "/display/large?next=/services/")
     sweep.check("large text mode")
@@ -70,7 +76,7 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
     sweep.sign_in("owner")
     sweep.visit("/me/", "service page (empty)")
     sweep.visit("/me/apply/open_restaurant", "apply")
-    page.click("main form button[type=submit]")
+    sweep.submit()
     sweep.check("apply with errors")
     page.check("#enterprise-1")
     page.fill("#shop_name", "示例小馆")
@@ -80,7 +86,7 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
     page.check("#signboard-1")
     page.set_input_files("#premises_proof", files=[{"name": "lease.pdf", "mimeType": "application/pdf",
                                                      "buffer": PDF}])
-    page.click("main form button[type=submit]")
+    sweep.submit()
     sweep.check("confirmation")
     reference = page.locator(".reference").inner_text().strip()
     assert re.match(r"^GZ-\d{8}-\d{6}-.$", reference)
@@ -98,5 +104,74 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
     number = page.locator("a[href^='/me/licences/']").first.get_attribute("href").split("/")[-1][:-4]
     sweep.visit("/me/", "service page with a licence")
     sweep.visit(f"/verify/{number}", "public verification")
+    context.close()
+    assert not sweep.problems, "\n\n".join(sweep.problems)
+
+
+def _apply(sweep: Sweep) -> str:
+    page = sweep.page
+    page.goto(sweep.base + "/me/apply/open_restaurant")
+    page.check("#enterprise-1")
+    page.fill("#shop_name", "示例小馆")
+    page.fill("#address", "广州市天河区示例路1号")
+    page.fill("#floor_area", "120")
+    page.fill("#seats", "40")
+    page.check("#signboard-1")
+    page.set_input_files("#premises_proof", files=[{"name": "lease.pdf", "mimeType": "application/pdf",
+                                                     "buffer": PDF}])
+    sweep.submit()
+    return page.locator(".reference").inner_text().strip()
+
+
+def _choose(sweep: Sweep, reference: str, value: str, **fields) -> None:
+    page = sweep.page
+    page.goto(sweep.base + "/work/")
+    page.click(f"a:text('{reference}')")
+    page.check(f"input[name=outcome][value={value}]")
+    for selector, text in fields.items():
+        page.fill(f"#{selector}", text)
+    sweep.submit()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_supplement_pause_and_extension_pages_pass_axe(browser, live_server, language):
+    context = browser.new_context()
+    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    sweep = Sweep(page, live_server)
+    sweep.sign_in("owner")
+    reference = _apply(sweep)
+    sweep.sign_in("clerk.hub")
+    sweep.decide_first_task(reference)
+
+    sweep.sign_in("clerk.market")
+    _choose(sweep, reference, "supplement")
+    sweep.check("supplement notice with errors")
+    page.fill("#items", "厨房布局平面图\n从业人员健康证明")
+    sweep.submit()
+    page.click(f"a:text('{reference}')")
+    sweep.check("task waiting for the applicant")
+
+    sweep.sign_in("clerk.fire")
+    _choose(sweep, reference, "pause", opinion="消防检测", expected_days="8")
+    page.click(f"a:text('{reference}')")
+    sweep.check("paused task")
+
+    sweep.sign_in("clerk.urban")
+    _choose(sweep, reference, "extend", opinion="招牌结构安全评估")
+    sweep.sign_in("supervisor.urban")
+    sweep.visit("/supervision/", "extension requests")
+    page.check("input[value=refuse]")
+    sweep.submit()
+    sweep.check("extension decision with errors")
+
+    sweep.sign_in("owner")
+    sweep.visit(f"/me/cases/{reference}", "case with a supplement notice")
+    sweep.submit("main .notice form button[type=submit]")
+    sweep.check("supplement answer with errors")
+    page.set_input_files("#files", files=[{"name": "plan.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    sweep.submit("main .notice form button[type=submit]")
+    sweep.check("case after the supplement")
     context.close()
     assert not sweep.problems, "\n\n".join(sweep.problems)
