@@ -10,10 +10,11 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app import db_session
+from app.forms import CommandForm
 from app.i18n import _
 from app.portal.forms import RestaurantForm, SupplementForm
 from app.security import current_account, login_required
-from services.applications.decisions import answer_supplement
+from services.applications.decisions import answer_supplement, withdraw_application
 from services.applications.models import Material
 from services.applications.service import (
     Upload,
@@ -92,7 +93,26 @@ def _case_page(reference: str, form: SupplementForm, answering: int | None, stat
     session = db_session()
     application = case_for_applicant(session, current_account(), reference)
     return render_template("portal/case.html", view=case_view(session, application), form=form,
-                           answering=answering, licences=licences_of_case(session, application.id)), status
+                           answering=answering, withdraw_form=CommandForm(),
+                           licences=licences_of_case(session, application.id)), status
+
+
+@bp.route("/cases/<reference>/withdraw", methods=["GET", "POST"])
+@login_required(*APPLICANT_ROLES)
+def withdraw(reference: str):
+    """Ask to confirm, then withdraw: a case cannot be withdrawn by one stray click."""
+    session = db_session()
+    application = case_for_applicant(session, current_account(), reference)
+    form = CommandForm()
+    if form.validate_on_submit():
+        try:
+            withdraw_application(session, current_account(), reference, reason="", command_id=form.command_id.data)
+        except InvalidTransition:
+            flash(_("This case has already been decided, so it can no longer be withdrawn."), "error")
+        else:
+            flash(_("Your application %(reference)s was withdrawn.", reference=reference), "success")
+        return redirect(url_for("portal.case", reference=reference))
+    return render_template("portal/withdraw.html", application=application, form=form)
 
 
 @bp.route("/cases/<reference>/requests/<int:request_id>", methods=["POST"])

@@ -98,3 +98,12 @@ def answer_supplement(session: Session, applicant: Account, reference: str, requ
             session.add(material)
     return engine().resubmit(session, request.id, actor_id=applicant.id, command_id=command_id,
                              today=today or dt.date.today())
+
+
+def withdraw_application(session: Session, applicant: Account, reference: str, *, reason: str,
+                         command_id: str) -> Application:
+    """The applicant withdraws before a decision; every agency's open work on it is cancelled."""
+    application = case_for_applicant(session, applicant, reference)
+    engine().withdraw(session, application.workflow_instance_id, actor_id=applicant.id, command_id=command_id,
+                      reason=reason)
+    return application

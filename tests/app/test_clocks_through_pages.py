@@ -121,3 +121,18 @@ def test_a_blank_pause_length_is_ignored_when_approving(client, db, sign_in_as, 
     response = post_decision(client, task_id, outcome="approve", opinion="", items="", expected_days="")
     assert response.status_code == 302
     assert branch_of(db, task_id).state == BranchState.APPROVED
+
+
+def test_applicant_withdraws_before_a_decision(client, db, sign_in_as, accepted_case):
+    sign_in_as("resident2")
+    assert client.get(f"/me/cases/{accepted_case}/withdraw").status_code == 404
+    sign_in_as("owner")
+    client.set_cookie("lang", "en")
+    confirm = client.get(f"/me/cases/{accepted_case}/withdraw")
+    assert "Yes, withdraw the application" in confirm.get_data(as_text=True)
+    done = client.post(f"/me/cases/{accepted_case}/withdraw", data=hidden_fields(confirm.get_data(as_text=True)))
+    assert done.status_code == 302
+    page = client.get(f"/me/cases/{accepted_case}").get_data(as_text=True)
+    assert "Withdrawn" in page and "Withdraw this application" not in page
+    sign_in_as("clerk.market")
+    assert accepted_case not in client.get("/work/").get_data(as_text=True)

@@ -91,6 +91,7 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
     reference = page.locator(".reference").inner_text().strip()
     assert re.match(r"^GZ-\d{8}-\d{6}-.$", reference)
     sweep.visit(f"/me/cases/{reference}", "case waiting for acceptance")
+    sweep.visit(f"/me/cases/{reference}/withdraw", "withdraw confirmation")
 
     sweep.sign_in("clerk.hub")
     sweep.decide_first_task(reference, with_error_state=True)

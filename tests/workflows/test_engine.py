@@ -125,3 +125,21 @@ def test_withdraw_before_decision_cancels_everything(db, engine):
     assert instance.state == InstanceState.WITHDRAWN and open_tasks(db, instance) == []
     with pytest.raises(InvalidTransition):
         engine.withdraw(db, instance.id, actor_id=7, command_id="wd-again")
+
+
+def test_exclusive_choice_routes_on_case_data(db, tmp_path, hooks):
+    (tmp_path / "permit.v1.yaml").write_text("""
+key: permit
+version: 1
+start: route
+nodes:
+  route: {type: choice, cases: [{when: "seats > 75", next: full_review}], default: quick_review}
+  full_review: {type: task, agency: market, role: clerk, limit_days: 20, next: done}
+  quick_review: {type: task, agency: market, role: clerk, limit_days: 5, next: done}
+  done: {type: end, outcome: approved}
+""", encoding="utf-8")
+    engine = Engine(load_directory(tmp_path), WeekdayCalendar(), hooks)
+    big = engine.start(db, "permit", subject_id=1, data={"seats": 120}, actor_id=1, command_id="b", today=MONDAY)
+    small = engine.start(db, "permit", subject_id=2, data={"seats": 20}, actor_id=1, command_id="s", today=MONDAY)
+    assert [t.node_id for t in open_tasks(db, big)] == ["full_review"]
+    assert [t.node_id for t in open_tasks(db, small)] == ["quick_review"]
