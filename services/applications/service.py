@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from services import runtime
 from services.applications.models import Application, CaseStatus, Counter, Material
 from services.catalogue.models import Agency, Bundle, Matter
 from services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -82,7 +83,26 @@ class ApplicationHooks:
 @lru_cache(maxsize=1)
 def engine() -> Engine:
     """The engine with every definition loaded and validated (once per process)."""
-    return Engine(load_directory(actions=ACTIONS), default_calendar(), ApplicationHooks())
+    return Engine(load_directory(actions=ACTIONS), working_calendar(), ApplicationHooks())
+
+
+def working_calendar():
+    """The Chinese working-day calendar, with the State Council holiday notices an operator has put in
+    ``<instance>/calendar/*.json`` (they override the rule-based fallback for years past chinesecalendar's)."""
+    calendar = default_calendar()
+    try:
+        instance_dir = Path(runtime.current().settings.get("INSTANCE_DIR", ""))
+    except RuntimeError:
+        return calendar
+    load_notices(calendar, instance_dir / "calendar")
+    return calendar
+
+
+def load_notices(calendar, notice_dir: Path) -> list[int]:
+    """Load every ``*.json`` holiday notice in ``notice_dir`` into ``calendar``; return the years loaded."""
+    if not notice_dir.is_dir():
+        return []
+    return [calendar.load_notice_file(path) for path in sorted(notice_dir.glob("*.json"))]
 
 
 def validate_definitions(session: Session) -> None:

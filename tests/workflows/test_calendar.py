@@ -341,3 +341,19 @@ def test_fixed_calendar():
     assert calendar.rule_for(D("2026-11-26")) == RULE_FIXED
     with pytest.raises(InvalidNotice):
         FixedCalendar({D("2026-11-28")}, {D("2026-11-28")})
+
+
+def test_operator_notices_in_the_instance_folder_are_loaded(tmp_path):
+    """The State Council's notice for a new year, dropped into <instance>/calendar/, overrides the rule."""
+    import json
+
+    from services.applications.service import load_notices
+    from workflows.calendar import ChinaCalendar
+
+    (tmp_path / "2027.json").write_text(json.dumps({
+        "year": 2027, "holidays": ["2027-01-01", "2027-02-05", "2027-02-08", "2027-02-09", "2027-02-10"],
+        "workdays": ["2027-02-07"]}), encoding="utf-8")
+    calendar = ChinaCalendar()
+    assert load_notices(calendar, tmp_path) == [2027]
+    assert calendar.rule_for(date(2027, 2, 7)) == "loaded-notice" and calendar.is_working_day(date(2027, 2, 7))
+    assert load_notices(calendar, tmp_path / "missing") == []
