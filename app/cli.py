@@ -12,6 +12,10 @@ def _database():
 
 
 def register_commands(app) -> None:
+    from app.cli_licences import register_licence_commands
+
+    register_licence_commands(app)
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Create the demo agencies, catalogue and accounts (safe to run again)."""
