@@ -1,5 +1,6 @@
 """Every model, imported once so that Alembic and the mappers see the whole schema."""
 
+from services.applications.access import AccessRecord  # noqa: F401
 from services.applications.models import Application, CaseStatus, Counter, Material  # noqa: F401
 from services.catalogue.models import Agency, Bundle, BundleItem, LicenceType, Matter  # noqa: F401
 from services.db import Base  # noqa: F401

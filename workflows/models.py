@@ -88,6 +88,9 @@ class Task(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str | None] = mapped_column(String(20))
+    # The clerk who claimed the task; None while it sits unclaimed in the agency queue.
+    assignee_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     instance: Mapped[WorkflowInstance] = relationship(back_populates="tasks")
     branch: Mapped[Branch | None] = relationship()

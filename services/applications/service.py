@@ -201,21 +201,21 @@ def submit_application(session: Session, applicant: Account, bundle_code: str, *
 
 # -- following a case -----------------------------------------------------------------------------------------------
 
-def _visible_to(account: Account):
+def visible_to(account: Account):
     owned = select(Enterprise.id).where(Enterprise.legal_representative_id == account.id)
     return or_(Application.applicant_id == account.id, Application.enterprise_id.in_(owned))
 
 
 def cases_for(session: Session, account: Account) -> list[Application]:
     """The applicant's own cases and those of the enterprises they represent, newest first."""
-    return list(session.scalars(select(Application).where(_visible_to(account))
+    return list(session.scalars(select(Application).where(visible_to(account))
                                 .order_by(Application.submitted_at.desc(), Application.id.desc())))
 
 
 def case_for_applicant(session: Session, account: Account, reference: str) -> Application:
     """The case with this reference if the account may see it; NotFound otherwise (even if it exists)."""
     application = session.scalar(select(Application).where(Application.reference == reference.strip().upper(),
-                                                           _visible_to(account)))
+                                                           visible_to(account)))
     if application is None:
         raise NotFound("case")
     return application

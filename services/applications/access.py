@@ -1,0 +1,42 @@
+"""The data tracker: every time a clerk opens a case, a record the applicant can read ("who accessed my data")."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from services.applications.models import Application
+from services.db import Base, UTCDateTime, utcnow
+from services.identity.models import Account
+
+
+class AccessRecord(Base):
+    __tablename__ = "access_records"
+    __table_args__ = (Index("ix_access_records_application_at", "application_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    agency_code: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def record_access(session: Session, clerk: Account, application: Application, purpose: str) -> AccessRecord:
+    record = AccessRecord(application_id=application.id, account_id=clerk.id,
+                          agency_code=clerk.agency.code if clerk.agency else "", role=clerk.role.value,
+                          purpose=purpose, at=utcnow())
+    session.add(record)
+    return record
+
+
+def access_log_for(session: Session, account: Account, limit: int = 50) -> list[tuple[AccessRecord, Application]]:
+    """Every clerk view of the cases this account can see (its own and its enterprises'), newest first."""
+    from services.applications.service import visible_to
+
+    return [(record, application) for record, application in session.execute(
+        select(AccessRecord, Application).join(Application, Application.id == AccessRecord.application_id)
+        .where(visible_to(account)).order_by(AccessRecord.at.desc(), AccessRecord.id.desc()).limit(limit))]
