@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from wtforms import RadioField, TextAreaField
+import datetime as dt
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, ValidationError
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from app import db_session
-from app.forms import BlankableIntegerField, CommandForm, max_length
-from app.i18n import _, _l
+from app.forms import BaseForm, BlankableIntegerField, CommandForm, max_length
+from app.i18n import _, _l, localized
 from app.portal.routes import send_material
 from app.security import current_account, login_required
+from services.applications.access import record_access
 from services.applications.decisions import pause_for_review, request_extension, request_supplement, resume_review
 from services.applications.models import Material
+from services.applications.queues import QUEUES, QueueFilter, claim_task, queue_page, release_task
 from services.applications.service import (
     case_view,
     clerk_may_see_material,
     decide_task,
-    open_tasks_for,
+    engine,
     task_for_clerk,
 )
+from services.catalogue.models import Bundle
 from services.errors import InvalidTransition, ValidationFailed
 from services.identity.models import Role
 from workflows.states import Outcome
@@ -102,10 +108,85 @@ DONE_MESSAGES = {
 }
 
 
+QUEUE_LABELS = {
+    "acceptance": _l("Waiting for acceptance"),
+    "unclaimed": _l("Unclaimed"),
+    "mine": _l("Mine"),
+    "waiting_applicant": _l("Waiting for the applicant"),
+    "paused": _l("Paused"),
+    "due_soon": _l("Due within 2 working days"),
+    "overdue": _l("Overdue"),
+}
+
+
+class QueueFilterForm(BaseForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    queue = HiddenField()
+    q = StringField(_l("Reference number or applicant name"), validators=[max_length(100)])
+    bundle = SelectField(_l("Service"), validators=[Optional()], validate_choice=False)
+    due_before = DateField(_l("Due on or before"), validators=[Optional()], format="%Y-%m-%d",
+                           render_kw={"type": "date"})
+    after = HiddenField()
+
+
+def _keyset(value: str | None):
+    """The "after" cursor, ``YYYY-MM-DD.id``; anything malformed starts from the first page."""
+    try:
+        day, task_id = (value or "").split(".")
+        return dt.date.fromisoformat(day), int(task_id)
+    except ValueError:
+        return None
+
+
 @bp.route("/")
 @login_required(Role.CLERK)
 def queue():
-    return render_template("clerk/queue.html", rows=open_tasks_for(db_session(), current_account()))
+    session, clerk = db_session(), current_account()
+    form = QueueFilterForm(request.args)
+    form.bundle.choices = [SelectChoice("", _("All services"))] + [
+        SelectChoice(b.code, localized(b, "title")) for b in session.scalars(select(Bundle).order_by(Bundle.id))]
+    name = request.args.get("queue") or ("acceptance" if clerk.agency.is_lead_window else "unclaimed")
+    if name not in QUEUES:
+        abort(404)
+    valid = form.validate()
+    flt = QueueFilter(queue=name, after=_keyset(request.args.get("after")))
+    if valid:
+        flt.bundle, flt.due_before, flt.search = form.bundle.data or None, form.due_before.data, form.q.data or None
+    page = queue_page(session, clerk, flt, engine().calendar)
+    next_url = None
+    if page.next_after:
+        cursor = f"{page.next_after[0].isoformat()}.{page.next_after[1]}"
+        args = request.args.to_dict() | {"queue": name, "after": cursor}
+        next_url = url_for("clerk.queue", **args)
+    return render_template("clerk/queue.html", page=page, current=name, labels=QUEUE_LABELS, form=form,
+                           next_url=next_url, filtered=bool(flt.bundle or flt.due_before or flt.search),
+                           paging=flt.after is not None), (200 if valid else 400)
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@login_required(Role.CLERK)
+def claim(task_id: int):
+    try:
+        claim_task(db_session(), current_account(), task_id)
+    except InvalidTransition:
+        flash(_("Another clerk has already claimed this task. Nothing was changed."), "error")
+    else:
+        flash(_("The task is yours now. It is in your queue under Mine."), "success")
+    return redirect(url_for("clerk.task", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/release", methods=["POST"])
+@login_required(Role.CLERK)
+def release(task_id: int):
+    try:
+        release_task(db_session(), current_account(), task_id)
+    except InvalidTransition:
+        flash(_("Only the clerk who claimed this task can release it. Nothing was changed."), "error")
+    else:
+        flash(_("The task is back in the agency queue."), "success")
+    return redirect(url_for("clerk.queue"))
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
@@ -113,6 +194,8 @@ def queue():
 def task(task_id: int):
     session, clerk = db_session(), current_account()
     found, application = task_for_clerk(session, clerk, task_id)
+    if request.method == "GET":
+        record_access(session, clerk, application, "review")
     form = _decision_form(found)
     # A repeated command id (double click, retried request) is a no-op in the engine and lands on success below.
     if form.validate_on_submit():
@@ -123,9 +206,14 @@ def task(task_id: int):
             target = form.items if exc.code == "supplement_items_required" else form.opinion
             target.errors.append(_("Check this answer: it is missing or not in the expected form."))
         except InvalidTransition as exc:
-            flash(_("The case is waiting for the applicant or an expert, or was already decided. Nothing was "
-                    "changed.") if exc.code in ("clock_paused", "waiting_for_applicant") else
-                  _("This task has already been decided or cancelled. Nothing was changed."), "error")
+            if exc.code == "claimed_by_other":
+                flash(_("Another clerk has claimed this task, so only they can decide it. Nothing was changed."),
+                      "error")
+            elif exc.code in ("clock_paused", "waiting_for_applicant"):
+                flash(_("The case is waiting for the applicant or an expert, or was already decided. Nothing was "
+                        "changed."), "error")
+            else:
+                flash(_("This task has already been decided or cancelled. Nothing was changed."), "error")
             return redirect(url_for("clerk.task", task_id=found.id))
         else:
             message = DONE_MESSAGES.get(form.outcome.data)
@@ -163,4 +251,5 @@ def material(task_id: int, material_id: int):
     found = session.get(Material, material_id)
     if found is None or found.application_id != application.id or not clerk_may_see_material(session, clerk, found):
         abort(404)
+    record_access(session, clerk, application, "material")
     return send_material(found)

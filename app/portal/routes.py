@@ -14,6 +14,7 @@ from app.forms import CommandForm
 from app.i18n import _
 from app.portal.forms import RestaurantForm, SupplementForm
 from app.security import current_account, login_required
+from services.applications.access import access_log_for
 from services.applications.decisions import answer_supplement, withdraw_application
 from services.applications.models import Material
 from services.applications.service import (
@@ -24,7 +25,7 @@ from services.applications.service import (
     material_path,
     submit_application,
 )
-from services.catalogue.models import Bundle
+from services.catalogue.models import Agency, Bundle
 from services.errors import InvalidTransition, ValidationFailed
 from services.identity.models import Role
 from services.identity.service import enterprises_of
@@ -41,7 +42,8 @@ def home():
     session, account = db_session(), current_account()
     return render_template("portal/home.html", cases=cases_for(session, account),
                            licences=licences_for(session, account), notifications=inbox(session, account.id),
-                           enterprises=enterprises_of(session, account))
+                           enterprises=enterprises_of(session, account), access_log=access_log_for(session, account),
+                           agencies={a.code: a for a in session.scalars(select(Agency))})
 
 
 @bp.route("/apply/<bundle_code>", methods=["GET", "POST"])

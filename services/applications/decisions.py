@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.applications.models import Application
-from services.applications.service import Upload, case_for_applicant, engine, store_upload, task_for_clerk
+from services.applications.service import Upload, case_for_applicant, engine, store_upload, task_to_act_on
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.identity.models import Account, Role
 from workflows.models import Request
@@ -23,26 +23,26 @@ from workflows.states import RequestKind, RequestState
 def request_supplement(session: Session, clerk: Account, task_id: int, *, items: list[str], note: str,
                        command_id: str, today: dt.date | None = None) -> Request | None:
     """The one-time supplement notice: every missing item at once."""
-    task, _application = task_for_clerk(session, clerk, task_id)
+    task, _application = task_to_act_on(session, clerk, task_id)
     return engine().request_supplement(session, task.id, actor_id=clerk.id, items=items, note=note,
                                        command_id=command_id, today=today or dt.date.today())
 
 
 def pause_for_review(session: Session, clerk: Account, task_id: int, *, reason: str, expected_days: int,
                      command_id: str, today: dt.date | None = None):
-    task, _application = task_for_clerk(session, clerk, task_id)
+    task, _application = task_to_act_on(session, clerk, task_id)
     return engine().pause(session, task.id, actor_id=clerk.id, reason=reason, expected_days=expected_days,
                           command_id=command_id, today=today or dt.date.today())
 
 
 def resume_review(session: Session, clerk: Account, task_id: int, *, command_id: str, today: dt.date | None = None):
-    task, _application = task_for_clerk(session, clerk, task_id)
+    task, _application = task_to_act_on(session, clerk, task_id)
     return engine().resume(session, task.id, actor_id=clerk.id, command_id=command_id,
                            today=today or dt.date.today())
 
 
 def request_extension(session: Session, clerk: Account, task_id: int, *, reason: str, command_id: str):
-    task, _application = task_for_clerk(session, clerk, task_id)
+    task, _application = task_to_act_on(session, clerk, task_id)
     return engine().request_extension(session, task.id, actor_id=clerk.id, reason=reason, command_id=command_id)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from services import runtime
 from services.applications.models import Application, CaseStatus, Counter, Material
 from services.catalogue.models import Agency, Bundle, Matter
-from services.errors import NotFound, PermissionDenied, ValidationFailed
+from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import make_reference
 from services.identity.models import Account, Enterprise, Role
 from services.jobs import outbox, queues
@@ -30,7 +30,7 @@ from workflows.calendar import default_calendar
 from workflows.definitions import load_directory
 from workflows.engine import Engine
 from workflows.models import Branch, Event, Request, Task, WorkflowInstance
-from workflows.states import BranchState, InstanceState, RequestKind, RequestState, TaskState
+from workflows.states import BranchState, InstanceState, RequestKind, RequestState
 
 ACTIONS = {"issue_licences"}
 APPLICANT_NOTICES = {"supplement_requested", "paused", "extension_granted"}
@@ -260,18 +260,6 @@ def _require_clerk(account: Account) -> None:
         raise PermissionDenied("clerks_only")
 
 
-def open_tasks_for(session: Session, clerk: Account) -> list[tuple[Task, Application]]:
-    """The clerk's agency queue: open tasks, soonest due first."""
-    _require_clerk(clerk)
-    rows = session.execute(
-        select(Task, Application)
-        .join(Application, Application.workflow_instance_id == Task.instance_id)
-        .where(Task.agency_code == clerk.agency.code, Task.state == TaskState.OPEN)
-        .order_by(Task.due_on, Task.id)
-    ).all()
-    return [(task, application) for task, application in rows]
-
-
 def task_for_clerk(session: Session, clerk: Account, task_id: int) -> tuple[Task, Application]:
     """A task of the clerk's own agency. Another agency's task is PermissionDenied; a missing one NotFound."""
     _require_clerk(clerk)
@@ -281,6 +269,14 @@ def task_for_clerk(session: Session, clerk: Account, task_id: int) -> tuple[Task
     if task.agency_code != clerk.agency.code:
         raise PermissionDenied("other_agency")
     application = session.scalar(select(Application).where(Application.workflow_instance_id == task.instance_id))
+    return task, application
+
+
+def task_to_act_on(session: Session, clerk: Account, task_id: int) -> tuple[Task, Application]:
+    """A task the clerk may decide: of their agency, and not claimed by another clerk."""
+    task, application = task_for_clerk(session, clerk, task_id)
+    if task.assignee_id is not None and task.assignee_id != clerk.id:
+        raise InvalidTransition("claimed_by_other")
     return task, application
 
 
@@ -295,6 +291,6 @@ def clerk_may_see_material(session: Session, clerk: Account, material: Material)
 def decide_task(session: Session, clerk: Account, task_id: int, *, outcome: str, opinion: str, command_id: str,
                 today: dt.date | None = None) -> Task:
     """Accept, approve or reject a task of the clerk's agency (idempotent by ``command_id``)."""
-    task, _application = task_for_clerk(session, clerk, task_id)
+    task, _application = task_to_act_on(session, clerk, task_id)
     return engine().complete_task(session, task.id, actor_id=clerk.id, outcome=outcome, opinion=opinion,
                                   command_id=command_id, today=today or dt.date.today())
