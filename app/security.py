@@ -78,4 +78,6 @@ def home_for(account: Account) -> str:
         return url_for("clerk.queue")
     if account.role == Role.SUPERVISOR:
         return url_for("supervision.index")
+    if account.role == Role.ADMIN:
+        return url_for("supervision.dashboard")
     return url_for("portal.home")

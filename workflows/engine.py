@@ -522,6 +522,8 @@ class Engine:
 
     def _decide_branch(self, session, definition, instance, branch: Branch, outcome, opinion, actor_id, today):
         branch.decided_at, branch.decided_by, branch.opinion = utcnow(), actor_id, opinion
+        worked = self.calendar.working_days_between(branch.started_on, today) - (branch.paused_days or 0)
+        branch.handling_days, branch.on_time = max(worked, 0), today <= branch.due_on
         self._cancel_timers(session, instance, branch=branch)
         if outcome == Outcome.REJECT:
             # The first rejection ends the case; every other branch, task, request and timer is cancelled.
@@ -565,6 +567,8 @@ class Engine:
         self._cancel_timers(session, branch.instance, branch=branch)
 
     def _restart_clock(self, session, branch: Branch, today: dt.date) -> None:
+        branch.paused_days = (branch.paused_days or 0) + max(self.calendar.working_days_between(branch.paused_on,
+                                                                                              today), 0)
         branch.due_on = self.calendar.add_working_days(today, branch.remaining_days or 0)
         branch.state = BranchState.ACTIVE
         branch.remaining_days = branch.paused_on = branch.resume_expected_on = None

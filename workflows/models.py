@@ -47,7 +47,9 @@ class Branch(Base):
     same branch twice."""
 
     __tablename__ = "wf_branches"
-    __table_args__ = (UniqueConstraint("instance_id", "node_id"),)
+    __table_args__ = (UniqueConstraint("instance_id", "node_id"),
+                      Index("ix_wf_branches_agency_state_due", "agency_code", "state", "due_on"),
+                      Index("ix_wf_branches_agency_handling", "agency_code", "handling_days"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instances.id"), index=True)
@@ -63,6 +65,10 @@ class Branch(Base):
     resume_expected_on: Mapped[dt.date | None] = mapped_column(Date)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Kept as the branch moves so that supervision figures are sums and averages over rows, not recomputation.
+    paused_days: Mapped[int] = mapped_column(Integer, default=0)
+    handling_days: Mapped[int | None] = mapped_column(Integer)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(Integer)
     opinion: Mapped[str] = mapped_column(Text, default="")

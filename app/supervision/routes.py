@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import csv
+import datetime as dt
+import io
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_babel import format_percent
 from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from app import db_session
 from app.forms import CommandForm, max_length
-from app.i18n import _, _l
+from app.i18n import _, _l, localized
 from app.security import current_account, login_required
 from services.applications.decisions import decide_extension, extension_requests_for
+from services.applications.service import engine
 from services.errors import InvalidTransition
 from services.identity.models import Role
+from services.supervision import dashboard as supervision_dashboard
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
@@ -41,6 +48,36 @@ def _form(request_id: int) -> ExtensionDecisionForm:
 def index():
     rows = extension_requests_for(db_session(), current_account())
     return render_template("supervision/index.html", rows=rows, forms={r.id: _form(r.id) for r, _a in rows})
+
+
+@bp.route("/dashboard")
+@login_required(Role.SUPERVISOR, Role.ADMIN)
+def dashboard():
+    session = db_session()
+    board = supervision_dashboard(session, current_account(), engine().calendar)
+    rated = [r for r in board.rows if r.on_time_rate is not None]
+    ontime_bars = [(localized(r.agency, "name"), r.on_time_rate, format_percent(r.on_time_rate)) for r in rated]
+    volume_bars = [(localized(r.agency, "name"), r.pending, str(r.pending)) for r in board.rows]
+    return render_template("supervision/dashboard.html", board=board, today=dt.date.today(), ontime_bars=ontime_bars,
+                           volume_bars=volume_bars, volume_max=max([r.pending for r in board.rows] or [0]) or 1,
+                           percent=format_percent)
+
+
+@bp.route("/dashboard.csv")
+@login_required(Role.SUPERVISOR, Role.ADMIN)
+def dashboard_csv():
+    board = supervision_dashboard(db_session(), current_account(), engine().calendar)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["agency_code", "agency", "received", "decided", "pending", "average_working_days",
+                     "p90_working_days", "on_time_rate", "yellow_cards", "red_cards"])
+    for r in board.rows:
+        writer.writerow([r.agency.code, localized(r.agency, "name"), r.received, r.decided, r.pending,
+                         "" if r.average_days is None else r.average_days, "" if r.p90_days is None else r.p90_days,
+                         "" if r.on_time_rate is None else round(r.on_time_rate, 4), r.yellow, r.red])
+    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")  # BOM: Excel opens Chinese text correctly
+    response.headers["Content-Disposition"] = f'attachment; filename="supervision-{dt.date.today().isoformat()}.csv"'
+    return response
 
 
 @bp.route("/extensions/<int:request_id>", methods=["POST"])
