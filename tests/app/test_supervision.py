@@ -10,8 +10,8 @@ from sqlalchemy import select
 from services.identity.models import Account
 from services.supervision import dashboard
 from tests.app.test_clocks_through_pages import post_decision
-from tests.app.test_workbench import submit_cases
 from tests.app.test_slice import open_task_id
+from tests.app.test_workbench import submit_cases
 from workflows.calendar import WeekdayCalendar
 
 
