@@ -40,6 +40,7 @@ EXTEND = "extend"
 
 
 class DecisionForm(CommandForm):
+    confirmed = HiddenField()
     outcome = RadioField(_l("Decision"), validators=[InputRequired(_l("Select a decision."))],
                          invalid_choice_message=_l("Select a decision."))
     opinion = TextAreaField(_l("Opinion, conditions or reasons"), validators=[max_length(2000)])
@@ -198,6 +199,11 @@ def task(task_id: int):
         record_access(session, clerk, application, "review")
     form = _decision_form(found)
     # A repeated command id (double click, retried request) is a no-op in the engine and lands on success below.
+    if form.validate_on_submit() and form.confirmed.data != "yes":
+        # Every decision is shown back for confirmation before it is sent.
+        chosen = next((c.label for c in form.outcome.choices if c.value == form.outcome.data), form.outcome.data)
+        return render_template("clerk/confirm.html", task=found, form=form, application=application,
+                               chosen=chosen)
     if form.validate_on_submit():
         try:
             _carry_out(session, clerk, found, form)
@@ -252,4 +258,4 @@ def material(task_id: int, material_id: int):
     if found is None or found.application_id != application.id or not clerk_may_see_material(session, clerk, found):
         abort(404)
     record_access(session, clerk, application, "material")
-    return send_material(found)
+    return send_material(found, inline=request.args.get("view") == "1")

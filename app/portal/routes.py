@@ -157,8 +157,13 @@ def licence_pdf(number: str):
     return response
 
 
-def send_material(found: Material):
+def send_material(found: Material, inline: bool = False):
+    """The stored file, as a download or (for the browser's own PDF and image viewer) inline. Its type was checked
+    by content at upload, and nosniff is set, so an inline file is never run as a page."""
     path = material_path(Path(current_app.config["UPLOAD_DIR"]), found)
     if not path.is_file():
         abort(404)
-    return send_file(path, mimetype=found.content_type, as_attachment=True, download_name=found.filename)
+    response = send_file(path, mimetype=found.content_type, as_attachment=not inline, download_name=found.filename)
+    if inline:
+        response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; object-src 'self'; sandbox"
+    return response

@@ -118,3 +118,18 @@ def test_error_pages_speak_each_language(client):
     assert "Page not found" in english and 'lang="en"' in english
     assert 'lang="zh-Hans"' in chinese and "Page not found" not in chinese
     assert 'lang="zh-Hant-HK"' in traditional and "Page not found" not in traditional
+
+
+def test_a_decision_is_shown_back_for_confirmation_before_it_is_sent(client, db, sign_in_as):
+    sign_in_as("owner")
+    response, _ = apply_for_restaurant(client)
+    reference = response.headers["Location"].split("/cases/")[1].split("/")[0]
+    sign_in_as("clerk.hub")
+    client.set_cookie("lang", "en")
+    task_id = open_task_id(client, reference)
+    form = hidden_fields(client.get(f"/work/tasks/{task_id}").get_data(as_text=True)) | {"outcome": "accept"}
+    check = client.post(f"/work/tasks/{task_id}", data=form)
+    assert check.status_code == 200 and "Confirm and send" in check.get_data(as_text=True)
+    assert db.get(Task, task_id).state == TaskState.OPEN
+    confirmed = client.post(f"/work/tasks/{task_id}", data=hidden_fields(check.get_data(as_text=True)))
+    assert confirmed.status_code == 302 and db.get(Task, task_id).state == TaskState.COMPLETED

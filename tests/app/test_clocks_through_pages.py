@@ -25,13 +25,13 @@ def accepted_case(client, sign_in_as):
     sign_in_as("clerk.hub")
     task_id = open_task_id(client, reference)
     form = hidden_fields(client.get(f"/work/tasks/{task_id}").get_data(as_text=True))
-    client.post(f"/work/tasks/{task_id}", data=form | {"outcome": "accept"})
+    client.post(f"/work/tasks/{task_id}", data=form | {"outcome": "accept", "confirmed": "yes"})
     return reference
 
 
 def post_decision(client, task_id, **fields):
     form = hidden_fields(client.get(f"/work/tasks/{task_id}").get_data(as_text=True))
-    return client.post(f"/work/tasks/{task_id}", data=form | fields)
+    return client.post(f"/work/tasks/{task_id}", data=form | {"confirmed": "yes"} | fields)
 
 
 def branch_of(db, task_id) -> Branch:

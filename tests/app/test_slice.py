@@ -41,7 +41,7 @@ def decide(client, task_id: int, outcome: str, opinion: str = ""):
     page = client.get(f"/work/tasks/{task_id}")
     assert page.status_code == 200
     form = hidden_fields(page.get_data(as_text=True))
-    form.update(outcome=outcome, opinion=opinion)
+    form.update(outcome=outcome, opinion=opinion, confirmed="yes")
     return client.post(f"/work/tasks/{task_id}", data=form), form
 
 

@@ -107,3 +107,18 @@ def test_due_soon_and_overdue_queues(client, db, sign_in_as):
                                                      today=today).rows] == [reference]
     overdue = queue_page(db, clerk, QueueFilter(queue="overdue"), WeekdayCalendar(), today=today + dt.timedelta(3))
     assert [a.reference for _t, a, _b in overdue.rows] == [reference]
+
+
+def test_clerk_views_a_material_inline_or_downloads_it(client, sign_in_as):
+    (reference,) = submit_cases(client, sign_in_as, 1)
+    sign_in_as("clerk.hub")
+    task_id = open_task_id(client, reference)
+    page = client.get(f"/work/tasks/{task_id}").get_data(as_text=True)
+    import re
+
+    view = re.search(r'href="(/work/tasks/\d+/materials/\d+\?view=1)"', page).group(1)
+    inline = client.get(view)
+    assert inline.data.startswith(b"%PDF") and inline.headers["Content-Disposition"].startswith("inline")
+    assert "sandbox" in inline.headers["Content-Security-Policy"]
+    download = client.get(view.split("?")[0])
+    assert download.headers["Content-Disposition"].startswith("attachment")
