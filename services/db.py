@@ -98,7 +98,7 @@ class Database:
 
     def unbind(self) -> None:
         self.session.remove()
-        self.session_factory.configure(bind=self.engine, join_transaction_mode="conservative_savepoint")
+        self.session_factory.configure(bind=self.engine, join_transaction_mode="conditional_savepoint")
 
     @contextmanager
     def transaction(self):

@@ -118,6 +118,8 @@ class Engine:
         if self._previous(session, command_id) is not None:
             return session.get(WorkflowInstance, instance_id)
         instance = self._lock(session, instance_id)
+        if self._previous(session, command_id) is not None:
+            return instance
         if instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("already_decided")
         self._event(session, instance, actor_id, "withdrawn", None, {"reason": reason}, command_id)
@@ -164,6 +166,8 @@ class Engine:
         if self._previous(session, command_id) is not None:
             return request
         instance = self._lock(session, request.instance_id)
+        if self._previous(session, command_id) is not None:
+            return request
         session.refresh(request)
         if request.state != RequestState.OPEN or instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("request_closed")
@@ -213,6 +217,8 @@ class Engine:
             return session.get(Task, task_id).branch
         task = self._task(session, task_id)
         instance = self._lock(session, task.instance_id)
+        if self._previous(session, command_id) is not None:
+            return task.branch
         branch = task.branch
         if branch is None or branch.state != BranchState.PAUSED or instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("not_paused")
@@ -259,6 +265,8 @@ class Engine:
         if self._previous(session, command_id) is not None:
             return request
         instance = self._lock(session, request.instance_id)
+        if self._previous(session, command_id) is not None:
+            return request
         session.refresh(request)
         if request.state != RequestState.OPEN or instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("request_closed")
@@ -343,6 +351,8 @@ class Engine:
         if self._previous(session, command_id) is not None:
             return session.get(WorkflowInstance, instance_id)
         instance = self._lock(session, instance_id)
+        if self._previous(session, command_id) is not None:
+            return instance
         mapping = mapping or {}
         if instance.state != InstanceState.RUNNING:
             raise InvalidTransition("not_running")
@@ -394,11 +404,14 @@ class Engine:
         return task
 
     def _open_task_for_command(self, session, task_id, command_id):
-        """(task, locked instance) for a command on an open task, or (None, None) for a repeated command."""
+        """(task, locked instance) for a command on an open task, or (None, task) for a repeated command."""
         task = self._task(session, task_id)
         if self._previous(session, command_id) is not None:
             return None, task
         instance = self._lock(session, task.instance_id)
+        # A twin of this command may have committed while we waited for the lock: then it is a repeat, not an error.
+        if self._previous(session, command_id) is not None:
+            return None, task
         session.refresh(task)
         if task.state != TaskState.OPEN or instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("task_closed")

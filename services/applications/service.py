@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import runtime
@@ -189,8 +190,16 @@ def submit_application(session: Session, applicant: Account, bundle_code: str, *
                               enterprise_id=enterprise_id, answers=answers, submission_token=submission_token,
                               status=CaseStatus.SUBMITTED)
     application.materials = [store_upload(storage_dir, upload) for upload in uploads]
-    session.add(application)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(application)
+            session.flush()
+    except IntegrityError:
+        # The same form, posted twice at the same instant: the other request created the case; show that one.
+        existing = session.scalar(select(Application).where(Application.submission_token == submission_token))
+        if existing is None or existing.applicant_id != applicant.id:
+            raise
+        return existing
     instance = engine().start(session, bundle.workflow_key, subject_id=application.id, data=answers,
                               actor_id=applicant.id, command_id=f"submit:{submission_token}", today=today)
     application.workflow_instance_id = instance.id

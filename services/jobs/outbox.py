@@ -49,7 +49,7 @@ def dispatch(db: Database, job_ids: list[int], *, redis_url: str, prefix: str = 
         try:
             get_queue(queue, redis_url, prefix).enqueue(
                 "services.jobs.worker.run_outbox_job", job_id, retry=Retry(max=3, interval=[5, 30, 120]),
-                description=f"{name} (outbox {job_id})", job_id=f"outbox-{job_id}",
+                description=f"{name} (outbox {job_id})", job_id=f"{prefix}outbox-{job_id}",
             )
             sent += 1
         except RedisError:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from sqlalchemy.exc import IntegrityError
+
 from services import runtime
 from services.db import utcnow
 from services.jobs.models import OutboxJob
@@ -32,12 +34,21 @@ def run_outbox_job(outbox_id: int) -> str:
     import services.licences.jobs  # noqa: F401  (registers the licence jobs in a fresh worker process)
 
     rt = runtime.current()
-    with rt.db.transaction() as session:
-        row = session.get(OutboxJob, outbox_id)
-        if row is None:
-            return "missing"
-        if row.done_at is not None:
-            return "already done"
-        JOBS[row.name](session, rt.settings, **row.args)
-        row.done_at = utcnow()
+    for attempt in (1, 2):
+        try:
+            with rt.db.transaction() as session:
+                row = session.get(OutboxJob, outbox_id)
+                if row is None:
+                    return "missing"
+                if row.done_at is not None:
+                    return "already done"
+                JOBS[row.name](session, rt.settings, **row.args)
+                row.done_at = utcnow()
+            return "done"
+        except IntegrityError:
+            # A twin of this job (a duplicate dispatch) committed the same unique row first. The job is
+            # idempotent, so running it once more finds that row and finishes without a second one.
+            if attempt == 2:
+                raise
+            log.info("outbox job %s lost a race to its twin; running it again", outbox_id)
     return "done"

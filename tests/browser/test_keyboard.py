@@ -40,7 +40,7 @@ def test_queue_to_decision_with_the_keyboard_only(browser, live_server):
     context = browser.new_context()
     context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
     page = context.new_page()
-    page.set_default_timeout(10000)
+    page.set_default_timeout(30000)
     # An application to work on (its form is filled with the mouse-free Playwright API; the subject is the clerk).
     sign_in_with_keyboard(page, live_server, "owner")
     page.goto(live_server + "/me/apply/open_restaurant")
