@@ -20,16 +20,22 @@ def register_commands(app) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo_command():
-        """Create the demo agencies, catalogue and accounts (safe to run again)."""
+        """Create the demo agencies, catalogue, accounts and one licence per demo holder (safe to run again)."""
+        from pathlib import Path
+
         from services.applications.service import validate_definitions
         from services.catalogue.demo import ACCOUNTS, seed_demo
+        from services.licences.demo import seed_demo_licences
 
+        config = current_app.config
         with click.progressbar(length=len(ACCOUNTS), label="Seeding the demo") as bar, \
                 _database().transaction() as session:
             counts = seed_demo(session, progress=bar.update)
             validate_definitions(session)
+            licences = seed_demo_licences(session, Path(config["KEY_DIR"]), config["PUBLIC_URL"],
+                                          upload_dir=Path(config["UPLOAD_DIR"]))
         click.echo(f"Demo ready: {counts['agencies']} agencies, {counts['matters']} matters, "
-                   f"{counts['accounts']} accounts (password OneWindow-demo-2026).")
+                   f"{counts['accounts']} accounts (password OneWindow-demo-2026), {len(licences)} licences.")
 
     @app.cli.command("check-definitions")
     def check_definitions():

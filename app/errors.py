@@ -11,7 +11,8 @@ from werkzeug.exceptions import HTTPException
 from services.errors import DomainError
 
 log = logging.getLogger(__name__)
-PAGES = {400: "errors/400.html", 403: "errors/403.html", 404: "errors/404.html", 500: "errors/500.html"}
+PAGES = {400: "errors/400.html", 403: "errors/403.html", 404: "errors/404.html", 429: "errors/429.html",
+         500: "errors/500.html"}
 
 
 def _page(status: int, **context):
@@ -33,6 +34,11 @@ def register_error_handlers(app) -> None:
     def http_error(exc: HTTPException):
         if exc.code in (405, 413):
             return _page(400, too_large=exc.code == 413)
+        if exc.code == 429:
+            body, status = _page(429)
+            retry_after = getattr(exc, "retry_after", None)
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            return body, status, headers
         if exc.code in PAGES:
             return _page(exc.code)
         return exc

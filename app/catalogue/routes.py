@@ -13,6 +13,7 @@ from services.catalogue.models import Bundle, Matter
 from services.catalogue.search import search
 
 bp = Blueprint("catalogue", __name__, url_prefix="/services")
+ONLINE_FORMS = {"open_restaurant"}  # bundles with an online application form (app/portal)
 
 
 class SearchForm(BaseForm):
@@ -42,4 +43,4 @@ def bundle(code: str):
     found = db_session().scalar(select(Bundle).where(Bundle.code == code))
     if found is None:
         abort(404)
-    return render_template("catalogue/bundle.html", bundle=found)
+    return render_template("catalogue/bundle.html", bundle=found, online_forms=ONLINE_FORMS)

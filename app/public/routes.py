@@ -1,12 +1,26 @@
-"""Pages for everyone: the start page, the language switch and public licence verification."""
+"""Pages for everyone: the start page, the language switch and public licence verification.
+
+Verification needs no sign-in and is rate-limited per client address. It shows only what the public may know: a
+resident holder's name and identity number partly masked. Nothing is cached, so a suspension or revocation shows on
+the next look-up.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from app import db_session
-from app.i18n import DISPLAY_COOKIE, LANGUAGE_COOKIE
-from services.identity.identifiers import InvalidIdentifier, mask_resident_id, validate_licence_number
+from app.i18n import DISPLAY_COOKIE, LANGUAGE_COOKIE, _
+from app.public.forms import EXAMPLE_NUMBER, VerifyForm, licence_number_problem
+from app.ratelimit import rate_limited
+from services.catalogue.models import Agency
+from services.identity.identifiers import InvalidIdentifier, validate_licence_number
+from services.licences.credentials import effective_status, issuer_url, jwks, public_holder, verification_facts
+from services.licences.models import Licence
+from services.licences.qr import qr_png_data_uri
 from services.licences.service import licence_by_number
 
 bp = Blueprint("public", __name__)
@@ -40,16 +54,114 @@ def set_display(mode: str):
     return response
 
 
-@bp.route("/verify/<number>")
-def verify(number: str):
-    """Public verification by number (the QR code points here): status and facts, holder partly masked."""
+def _no_cache(response):
+    # Caches must ask again every time: a licence revoked a minute ago must not show as valid from a cache.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _lookup(number: str) -> tuple[Licence | None, str, str | None]:
+    """``(licence, number as shown, problem)``: problem is an InvalidIdentifier code for a malformed number."""
     try:
         number = validate_licence_number(number)
-    except InvalidIdentifier:
-        return render_template("public/verify.html", licence=None, number=number, invalid=True), 404
-    licence = licence_by_number(db_session(), number)
+    except InvalidIdentifier as exc:
+        return None, number[:60], exc.code
+    return licence_by_number(db_session(), number), number, None
+
+
+def _not_found_page(number: str, problem: str | None):
+    message = (licence_number_problem(number, problem) if problem else
+               _("No licence with the number %(number)s was issued through OneWindow. Check the number and try "
+                 "again.", number=number))
+    return _no_cache(current_app.make_response((render_template(
+        "public/verify.html", licence=None, number=number, message=message), 404)))
+
+
+def _licence_context(licence: Licence) -> dict:
+    holder_name, holder_identifier = public_holder(licence)
+    return {"licence": licence, "number": licence.number, "status": effective_status(licence),
+            "holder_name": holder_name, "holder_identifier": holder_identifier,
+            "is_enterprise": licence.holder_enterprise_id is not None}
+
+
+@bp.route("/verify")
+@rate_limited("verify")
+def verify_form():
+    """Enter a licence number; a valid one leads to its verification page."""
+    submitted = "number" in request.args
+    form = VerifyForm(formdata=request.args if submitted else None, meta={"csrf": False})
+    if submitted and form.validate():
+        return redirect(url_for("public.verify", number=form.number.data))
+    return (render_template("public/verify_form.html", form=form, example_number=EXAMPLE_NUMBER),
+            400 if form.errors else 200)
+
+
+@bp.route("/verify/<number>")
+@rate_limited("verify")
+def verify(number: str):
+    """Public verification by number (the QR code points here): status and facts, holder partly masked."""
+    licence, number, problem = _lookup(number)
     if licence is None:
-        return render_template("public/verify.html", licence=None, number=number, invalid=False), 404
-    holder = licence.holder_identifier
-    masked = mask_resident_id(holder) if licence.holder_account_id else holder
-    return render_template("public/verify.html", licence=licence, number=number, masked_identifier=masked)
+        return _not_found_page(number, problem)
+    return _no_cache(current_app.make_response(render_template("public/verify.html", **_licence_context(licence))))
+
+
+@bp.route("/verify/<number>/licence")
+@rate_limited("verify")
+def licence_page(number: str):
+    """The accessible HTML rendering of the licence: the facts of the PDF, as a web page."""
+    licence, number, problem = _lookup(number)
+    if licence is None:
+        return _not_found_page(number, problem)
+    verify_url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/verify/{licence.number}"
+    return _no_cache(current_app.make_response(render_template(
+        "public/licence.html", verify_url=verify_url, qr_data_uri=qr_png_data_uri(verify_url),
+        **_licence_context(licence))))
+
+
+@bp.route("/verify/<number>.json")
+@rate_limited("verify", json=True)
+def verify_json(number: str):
+    """The facts of the verification page as JSON, with the licence's Verifiable Credential (a compact JWS)."""
+    licence, number, problem = _lookup(number)
+    if licence is None:
+        message = (licence_number_problem(number, problem) if problem else
+                   _("No licence with the number %(number)s was issued through OneWindow.", number=number))
+        response = jsonify(error="invalid_number" if problem else "not_found", problem=problem, number=number,
+                           message=message)
+        response.status_code = 404
+    else:
+        response = jsonify(verification_facts(licence, current_app.config["PUBLIC_URL"]))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return _no_cache(response)
+
+
+@bp.route("/.well-known/jwks.json")
+def jwks_document():
+    """The issuing agencies' public keys (current and rotated-out), to check licence credentials with."""
+    codes = db_session().scalars(select(Agency.code)).all()
+    response = jsonify(jwks(Path(current_app.config["KEY_DIR"]), codes))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.route("/issuers/<code>")
+def issuer(code: str):
+    """The issuer named in the credentials: the agency's names and its public keys."""
+    agency = db_session().scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        response = jsonify(error="not_found", message=_("No such issuing agency."))
+        response.status_code = 404
+        return response
+    public_url = current_app.config["PUBLIC_URL"]
+    response = jsonify({
+        "id": issuer_url(public_url, agency.code),
+        "name": [{"@value": agency.name_zh, "@language": "zh-Hans"},
+                 {"@value": agency.name_zh_hant, "@language": "zh-Hant"},
+                 {"@value": agency.name_en, "@language": "en"}],
+        "jwks_uri": f"{public_url.rstrip('/')}/.well-known/jwks.json",
+        **jwks(Path(current_app.config["KEY_DIR"]), [agency.code]),
+    })
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

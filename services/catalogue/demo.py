@@ -74,6 +74,17 @@ RESTAURANT = {
     ],
 }
 
+RESIDENCE_PERMIT = {
+    "code": "residence_permit", "workflow_key": "residence_permit", "audience": Audience.RESIDENT,
+    "title_zh": "办理居住证", "title_zh_hant": "辦理居住證", "title_en": "Apply for a residence permit",
+    "summary_zh": "在广州居住半年以上的非户籍居民申领居住证，公安机关15个工作日内办结。",
+    "summary_zh_hant": "在廣州居住半年以上的非戶籍居民申領居住證，公安機關15個工作日內辦結。",
+    "summary_en": "For residents without a Guangzhou household registration who have lived here for six months or "
+                  "more; the police decide within 15 working days.",
+    "joint_days": 15,
+    "items": [("residence_permit", "", "", "")],
+}
+
 # email local part, role, name, resident id, mobile, agency
 ACCOUNTS = [
     ("resident", Role.RESIDENT, "张三", "440106198803151235", "13800138000", None),
@@ -84,6 +95,7 @@ ACCOUNTS = [
     ("clerk.fire", Role.CLERK, "黄消防", None, None, "fire"),
     ("clerk.urban", Role.CLERK, "周城管", None, None, "urban"),
     ("clerk.env", Role.CLERK, "吴环保", None, None, "env"),
+    ("clerk.police", Role.CLERK, "赵民警", None, None, "police"),
     ("supervisor", Role.SUPERVISOR, "郑督查", None, None, "hub"),
     ("supervisor.market", Role.SUPERVISOR, "何科长", None, None, "market"),
     ("supervisor.fire", Role.SUPERVISOR, "罗科长", None, None, "fire"),
@@ -124,13 +136,14 @@ def seed_demo(session: Session, progress=None) -> dict[str, int]:
             "title_zh": zh, "title_zh_hant": hant, "title_en": en, "legal_basis_zh": basis_zh,
             "legal_basis_en": basis_en, "audience": audience, "statutory_days": days, "promised_days": promised,
             "fee_yuan": fee, "fully_online": online})
-    spec = dict(RESTAURANT)
-    items = spec.pop("items")
-    bundle = _upsert(session, Bundle, {"code": spec.pop("code")}, spec)
-    for position, (matter_code, cond_zh, cond_hant, cond_en) in enumerate(items):
-        _upsert(session, BundleItem, {"bundle_id": bundle.id, "matter_id": matters[matter_code].id}, {
-            "position": position, "condition_zh": cond_zh, "condition_zh_hant": cond_hant,
-            "condition_en": cond_en})
+    for bundle_spec in (RESTAURANT, RESIDENCE_PERMIT):
+        spec = dict(bundle_spec)
+        items = spec.pop("items")
+        bundle = _upsert(session, Bundle, {"code": spec.pop("code")}, spec)
+        for position, (matter_code, cond_zh, cond_hant, cond_en) in enumerate(items):
+            _upsert(session, BundleItem, {"bundle_id": bundle.id, "matter_id": matters[matter_code].id}, {
+                "position": position, "condition_zh": cond_zh, "condition_zh_hant": cond_hant,
+                "condition_en": cond_en})
     accounts = {}
     for local, role, name, id_number, mobile, agency in ACCOUNTS:
         email = f"{local}@{DEMO_DOMAIN}"

@@ -44,6 +44,11 @@ class Licence(Base):
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
     pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     pdf_sha256: Mapped[str] = mapped_column(String(64))
+    # The licence as a W3C Verifiable Credential, a compact JWS signed with the agency's key (services.licences
+    # .credentials); empty for licences issued before credentials existed.
+    credential_jws: Mapped[str | None] = deferred(mapped_column(Text))
+    # Why the licence was suspended, revoked or superseded, shown to the public next to the status.
+    status_reason: Mapped[str | None] = mapped_column(Text)
 
     licence_type = relationship("LicenceType", lazy="joined")
     agency = relationship("Agency", lazy="joined")

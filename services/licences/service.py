@@ -25,6 +25,7 @@ def issue_licence(session: Session, *, branch_id: int, key_dir: Path, public_url
                   today: dt.date | None = None) -> Licence:
     """Issue the licence an approved branch grants, exactly once: a second call returns the first licence."""
     # Imported here: WeasyPrint and pyHanko are heavy, and only workers issue licences.
+    from services.licences.credentials import credential_for, sign_credential
     from services.licences.pdf import render_licence_html, render_pdf
     from services.licences.qr import qr_png_data_uri
     from services.licences.signing import ensure_agency_key, sign_pdf
@@ -69,7 +70,9 @@ def issue_licence(session: Session, *, branch_id: int, key_dir: Path, public_url
                       holder_enterprise_id=application.enterprise_id, holder_name=holder_name,
                       holder_identifier=holder_identifier, status=LicenceStatus.VALID, scope=scope_zh,
                       valid_from=today, valid_until=valid_until, pdf=pdf,
-                      pdf_sha256=hashlib.sha256(pdf).hexdigest())
+                      pdf_sha256=hashlib.sha256(pdf).hexdigest(), licence_type=licence_type, agency=agency)
+    # The same licence as a Verifiable Credential, signed with the same agency key as the PDF.
+    licence.credential_jws = sign_credential(credential_for(licence, public_url), key_path)
     session.add(licence)
     session.flush()
     notify(session, application.applicant_id, "licence_issued", number=number, reference=application.reference)

@@ -11,6 +11,7 @@ from accessibility.browser import format_violations, run_axe
 
 pytestmark = pytest.mark.browser
 LANGUAGES = ["zh_Hans_CN", "zh_Hant_HK", "en"]
+DECISION = "#decision-form button[type=submit]"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -50,10 +51,16 @@ class Sweep:
             self.page.click(f"a:text('{reference}')")
         self.check("clerk task")
         if with_error_state:
-            self.submit()
+            self.submit(DECISION)
             self.check("clerk task with errors")
         self.page.check(f"#outcome-{outcome_index}")
-        self.submit()
+        self.submit(DECISION)
+        self.confirm()
+
+    def confirm(self) -> None:
+        """The decision is shown back for confirmation; check that page too, then send."""
+        self.check("decision confirmation")
+        self.submit("#confirm-form button[type=submit]")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -61,11 +68,11 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
     context = browser.new_context()
     context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
     page = context.new_page()
-    page.set_default_timeout(10000)
+    page.set_default_timeout(30000)
     sweep = Sweep(page, live_server)
 
-    for path in ("/", "/services/", "/services/open_restaurant", "/no-such-page", "/verify/MARKET-2026-000001-0",
-                 "/auth/sign-in"):
+    for path in ("/", "/services/", "/services/?q=kbcg", "/services/?q=zzzzqq", "/services/?q=" + "x" * 101,
+                 "/services/open_restaurant", "/no-such-page", "/verify/MARKET-2026-000001-0", "/auth/sign-in"):
         sweep.visit(path)
     sweep.submit("main button[type=submit]")
     sweep.check("sign-in with errors")
@@ -104,6 +111,11 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
     sweep.visit(f"/me/cases/{reference}", "approved case with licences")
     number = page.locator("a[href^='/me/licences/']").first.get_attribute("href").split("/")[-1][:-4]
     sweep.visit("/me/", "service page with a licence")
+    sweep.sign_in("clerk.hub")
+    sweep.visit("/work/?queue=acceptance&due_before=yesterday", "queue filter with errors")
+    sweep.visit("/work/?queue=overdue", "empty queue")
+    sweep.sign_in("supervisor")
+    sweep.visit("/supervision/dashboard", "supervision dashboard")
     sweep.visit(f"/verify/{number}", "public verification")
     context.close()
     assert not sweep.problems, "\n\n".join(sweep.problems)
@@ -131,7 +143,9 @@ def _choose(sweep: Sweep, reference: str, value: str, **fields) -> None:
     page.check(f"input[name=outcome][value={value}]")
     for selector, text in fields.items():
         page.fill(f"#{selector}", text)
-    sweep.submit()
+    sweep.submit(DECISION)
+    if page.locator("input[name=confirmed][value=yes]").count():
+        sweep.confirm()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -139,7 +153,7 @@ def test_supplement_pause_and_extension_pages_pass_axe(browser, live_server, lan
     context = browser.new_context()
     context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
     page = context.new_page()
-    page.set_default_timeout(10000)
+    page.set_default_timeout(30000)
     sweep = Sweep(page, live_server)
     sweep.sign_in("owner")
     reference = _apply(sweep)
@@ -150,12 +164,16 @@ def test_supplement_pause_and_extension_pages_pass_axe(browser, live_server, lan
     _choose(sweep, reference, "supplement")
     sweep.check("supplement notice with errors")
     page.fill("#items", "厨房布局平面图\n从业人员健康证明")
-    sweep.submit()
+    sweep.submit(DECISION)
+    sweep.confirm()
+    page.goto(sweep.base + "/work/?queue=waiting_applicant")
+    sweep.check("queue of cases waiting for the applicant")
     page.click(f"a:text('{reference}')")
     sweep.check("task waiting for the applicant")
 
     sweep.sign_in("clerk.fire")
     _choose(sweep, reference, "pause", opinion="消防检测", expected_days="8")
+    page.goto(sweep.base + "/work/?queue=paused")
     page.click(f"a:text('{reference}')")
     sweep.check("paused task")
 
@@ -164,7 +182,7 @@ def test_supplement_pause_and_extension_pages_pass_axe(browser, live_server, lan
     sweep.sign_in("supervisor.urban")
     sweep.visit("/supervision/", "extension requests")
     page.check("input[value=refuse]")
-    sweep.submit()
+    sweep.submit("main section form button[type=submit]")
     sweep.check("extension decision with errors")
 
     sweep.sign_in("owner")
@@ -174,5 +192,46 @@ def test_supplement_pause_and_extension_pages_pass_axe(browser, live_server, lan
     page.set_input_files("#files", files=[{"name": "plan.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     sweep.submit("main .notice form button[type=submit]")
     sweep.check("case after the supplement")
+    context.close()
+    assert not sweep.problems, "\n\n".join(sweep.problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_verification_pages_pass_axe(browser, live_server, language):
+    """Public verification of a licence issued through the pages: the form and its errors, the result, the HTML
+    rendering of the licence and a mistyped number."""
+    context = browser.new_context()
+    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
+    page = context.new_page()
+    page.set_default_timeout(30000)
+    sweep = Sweep(page, live_server)
+    sweep.sign_in("owner")
+    reference = _apply(sweep)
+    sweep.sign_in("clerk.hub")
+    sweep.decide_first_task(reference)
+    for agency in ("market", "fire", "urban", "env"):
+        sweep.sign_in(f"clerk.{agency}")
+        sweep.decide_first_task(reference)
+    sweep.sign_in("owner")
+    page.goto(f"{live_server}/me/cases/{reference}")
+    number = page.locator("a[href^='/me/licences/']").first.get_attribute("href").split("/")[-1][:-4]
+    page.goto(live_server + "/")
+    sweep.submit("form[action='/auth/sign-out'] button")
+
+    sweep.visit("/verify", "verification form")
+    sweep.submit()
+    sweep.check("verification form with errors")
+    mistyped = number[:-1] + ("0" if number[-1] != "0" else "1")
+    page.fill("#number", mistyped)
+    sweep.submit()
+    sweep.check("verification form with a wrong check character")
+    page.fill("#number", number.lower())
+    sweep.submit()
+    assert page.url.endswith(f"/verify/{number}")
+    sweep.check("verification result")
+    with page.expect_navigation():
+        page.click(f"a[href='/verify/{number}/licence']")
+    sweep.check("licence as a web page")
+    sweep.visit(f"/verify/{mistyped}", "verification of a mistyped number")
     context.close()
     assert not sweep.problems, "\n\n".join(sweep.problems)

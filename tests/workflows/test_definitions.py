@@ -10,7 +10,7 @@ import yaml
 from workflows.conditions import ConditionError, parse_condition
 from workflows.definitions import DEFINITIONS_DIR, DefinitionError, load_directory, parse_definition
 
-AGENCIES = {"hub", "market", "fire", "urban", "env"}
+AGENCIES = {"hub", "market", "fire", "urban", "env", "police"}
 BASE = yaml.safe_load((DEFINITIONS_DIR / "open_restaurant.v1.yaml").read_text(encoding="utf-8"))
 
 

@@ -1,0 +1,875 @@
+"""Realistic volumes for the page benchmarks (`flask gen-data`).
+
+``generate`` adds residents, enterprises with their legal representatives, clerks, and applications of the
+restaurant bundle (and of a resident bundle ``residence_permit`` when the catalogue has one whose definition has the
+same acceptance → split → branches → join shape) with everything a real case leaves behind: the workflow instance,
+its branches, tasks, events, requests, pending timers, the materials row, licences of approved cases, notifications
+and access records. The state mix follows a live system: about 70 % approved, 5 % refused and 25 % still running,
+the running ones biased so that the market agency holds most open tasks (100,000+ at the default volume).
+
+Rows are written in bulk: PostgreSQL ``COPY ... FROM STDIN`` (psycopg 3), ``executemany`` in chunks on SQLite. Ids
+are assigned here, after the current maximum id (and the sequence's last value), and the sequences are moved past
+them; the case-reference and licence-number counters are advanced the same way. Running it again adds more data:
+e-mail addresses, identity numbers and credit codes are derived from the new ids, so they never collide.
+
+Generated rows are recognisable: e-mail addresses end in ``@bench.onewindow.test``, submission tokens and storage
+keys start with ``gen``, licences carry the scope "generated for benchmarks" and a one-page placeholder PDF (not
+signed), and material rows have no file on disk (their download answers 404). The password of every generated
+account is the demo password; it is hashed once and the hash shared.
+
+The generator assumes nobody else writes to the database while it runs (it reserves ids by max + 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import queue
+import random
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from services.applications.models import CaseStatus
+from services.db import Database
+from services.identity.identifiers import make_licence_number, make_reference, resident_id_check_char, uscc_check_char
+from services.identity.models import Role
+from services.licences.models import LicenceStatus
+from workflows.states import BranchState, InstanceState, RequestKind, RequestState, TaskState, TimerKind
+
+GENERATED_DOMAIN = "bench.onewindow.test"
+GENERATED_SCOPE = "generated for benchmarks"
+CHUNK = 10_000  # applications per transaction
+CLERKS_PER_AGENCY = 20
+UTC = dt.UTC
+
+# -- shapes of the data ----------------------------------------------------------------------------------------------
+
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余于杜叶程苏魏吕丁任"
+            "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
+            "向汤欧")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅琳晓东文辉宇浩然子轩梓涵欣怡"
+         "雨萱思远嘉怡俊杰家豪佳琪诗婷泽宇晨曦博文一鸣海燕丹丹佩珊颖慧锦荣永康振华国强淑芬少华美玲")
+TRADE_NAMES = ("粤香 食味 顺记 好运来 聚福 南粤 金龙 利苑 陶陶 大同 泮溪 广和 银记 陈添 炳胜 点都德 惠食佳 "
+               "荔湾 海珠 越秀 天河 白云 东山 西关 老字号 回味 满记 福满楼 鸿星 新亚 丰收 四季 湘聚 川味 "
+               "潮汕 客家 顺德 清平 北园 南园").split()
+SHOP_KINDS = ("小馆", "酒家", "茶餐厅", "面馆", "粥铺", "烧腊", "火锅", "食堂", "大排档", "点心")
+COMPANY_KINDS = ("餐饮管理有限公司", "饮食有限公司", "餐饮有限公司", "食品有限公司", "美食有限公司")
+DISTRICTS = ("天河区", "越秀区", "海珠区", "荔湾区", "白云区", "黄埔区", "番禺区", "花都区", "南沙区", "从化区",
+             "增城区")
+ROADS = ("天河路", "体育东路", "中山五路", "北京路", "江南大道", "上下九路", "广州大道", "黄埔大道", "环市东路",
+         "东风中路", "工业大道", "南华西路", "龙口西路", "五羊新城路", "新港中路", "滨江东路", "机场路", "桥南路")
+MOBILE_PREFIXES = ("130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150", "151", "152", "153",
+                   "155", "156", "157", "158", "159", "166", "177", "180", "181", "182", "183", "185", "186", "187",
+                   "188", "189", "199")
+# Areas of Guangdong; the demo accounts' areas (440106, 440104, 440111) are left out so that no generated identity
+# number or credit code can equal a demo one.
+RESIDENT_AREAS = ("440103", "440105", "440112", "440113", "440114", "440115", "440117", "440118", "440303", "440304",
+                  "440305", "440306", "440604", "440605", "441302", "445102")
+ENTERPRISE_AREAS = ("440103", "440105", "440112", "440113", "440114", "440115", "440117", "440118")
+SUPPLEMENT_ITEMS = ("营业执照副本", "经营场所租赁合同", "厨房布局平面图", "从业人员健康证明", "消防设施平面图",
+                    "油烟净化设施说明", "招牌效果图", "法定代表人身份证复印件")
+REFUSALS = ("经营场所不符合食品安全要求，厨房与就餐区未有效分隔。", "消防通道被占用，安全出口数量不足。",
+            "招牌设置位置不符合城市容貌标准。", "油烟排放设施未达到环保要求。")
+APPROVAL_OPINIONS = ("", "", "", "同意。", "符合要求，准予许可。")
+PAUSE_REASONS = ("委托第三方机构进行现场检测", "组织专家评审", "召开听证会")
+BIRTH_FIRST = dt.date(1955, 1, 1).toordinal()
+BIRTH_DAYS = 20_089  # 1955-01-01 to 2009-12-31
+ID_SPACE = BIRTH_DAYS * len(RESIDENT_AREAS) * 1000
+ID_MULTIPLIER = 1_000_003  # coprime with ID_SPACE: a bijection of [0, ID_SPACE)
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+ORG_SPACE = 31 ** 6
+ORG_MULTIPLIER = 7_368_787  # coprime with 31**6
+ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def resident_id_for(n: int) -> str:
+    """A valid, unique resident identity number for the non-negative integer ``n`` (a bijection below 3.2e8)."""
+    k = (n * ID_MULTIPLIER) % ID_SPACE
+    day, k = k % BIRTH_DAYS, k // BIRTH_DAYS
+    area, sequence = RESIDENT_AREAS[k % len(RESIDENT_AREAS)], k // len(RESIDENT_AREAS)
+    first17 = f"{area}{dt.date.fromordinal(BIRTH_FIRST + day):%Y%m%d}{sequence:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def _org_check(body: str) -> str:
+    """GB 11714 check character of an 8-character organisation code body."""
+    total = sum((int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(body, ORG_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return {10: "X", 11: "0"}.get(check, str(check))
+
+
+def uscc_for(n: int, area: str) -> str:
+    """A valid, unique unified social credit code (enterprise, registered with market supervision) for ``n``."""
+    k = (n * ORG_MULTIPLIER) % ORG_SPACE
+    chars = []
+    for _ in range(6):
+        k, digit = divmod(k, 31)
+        chars.append(USCC_ALPHABET[digit])
+    body = "MA" + "".join(chars)
+    first17 = f"91{area}{body}{_org_check(body)}"
+    return first17 + uscc_check_char(first17)
+
+
+def placeholder_pdf() -> bytes:
+    """A tiny one-page PDF that says what it is; generated licences carry it instead of a signed licence."""
+    content = b"BT /F1 18 Tf 72 720 Td (Generated for benchmarks - not a licence) Tj ET"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+               b"/Contents 5 0 R >>", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+# Enum columns store the member's name (SQLAlchemy's default): these map the values used below to what is stored.
+ROLE = {m.value: m.name for m in Role}
+CASE = {m.value: m.name for m in CaseStatus}
+INSTANCE = {m.value: m.name for m in InstanceState}
+BRANCH = {m.value: m.name for m in BranchState}
+TASK = {m.value: m.name for m in TaskState}
+REQUEST_KIND = {m.value: m.name for m in RequestKind}
+REQUEST_STATE = {m.value: m.name for m in RequestState}
+TIMER = {m.value: m.name for m in TimerKind}
+LICENCE = {m.value: m.name for m in LicenceStatus}
+
+# -- tables, in foreign-key order -------------------------------------------------------------------------------------
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "accounts": ("id", "email", "password_hash", "role", "name", "id_number", "mobile", "agency_id", "is_active",
+                 "created_at"),
+    "enterprises": ("id", "name", "uscc", "legal_representative_id", "created_at"),
+    "wf_instances": ("id", "definition_key", "definition_version", "subject_id", "state", "data", "received_on",
+                     "accepted_on", "joint_due", "joint_extended", "joint_overdue", "started_at", "ended_at",
+                     "revision"),
+    "applications": ("id", "reference", "bundle_id", "applicant_id", "enterprise_id", "status", "answers",
+                     "submission_token", "workflow_instance_id", "submitted_at", "decided_at"),
+    "materials": ("id", "application_id", "item_code", "filename", "content_type", "size", "sha256", "storage_key",
+                  "uploaded_at"),
+    "wf_branches": ("id", "instance_id", "node_id", "agency_code", "matter_code", "state", "started_on", "due_on",
+                    "remaining_days", "paused_on", "resume_expected_on", "extended", "overdue", "paused_days",
+                    "handling_days", "on_time", "decided_at", "decided_by", "opinion"),
+    "wf_tasks": ("id", "instance_id", "branch_id", "node_id", "agency_code", "role", "state", "due_on", "created_at",
+                 "completed_at", "completed_by", "outcome", "assignee_id", "claimed_at"),
+    "wf_events": ("id", "instance_id", "at", "actor_id", "kind", "node_id", "detail", "command_id"),
+    "wf_requests": ("id", "instance_id", "branch_id", "task_id", "kind", "state", "items", "note", "agency_code",
+                    "requested_by", "requested_at", "decided_by", "decided_at"),
+    "wf_timers": ("id", "instance_id", "branch_id", "kind", "due_on", "fired_at", "cancelled_at"),
+    "licences": ("id", "number", "licence_type_id", "agency_id", "application_id", "branch_id", "holder_account_id",
+                 "holder_enterprise_id", "holder_name", "holder_identifier", "status", "scope", "issued_at",
+                 "valid_from", "valid_until", "pdf", "pdf_sha256"),
+    "notifications": ("id", "account_id", "kind", "params", "created_at", "read_at"),
+    "access_records": ("id", "application_id", "account_id", "agency_code", "role", "purpose", "at"),
+}
+JSON_COLUMNS = {"wf_instances": ("data",), "applications": ("answers",), "wf_events": ("detail",),
+                "wf_requests": ("items",), "notifications": ("params",)}
+
+
+class _Sink:
+    """Bulk writer: binary COPY on PostgreSQL, executemany on SQLite.
+
+    On PostgreSQL, JSON values are encoded here and sent as text (the server's json input parses them); when the
+    role may, foreign-key triggers are switched off for the COPY of a chunk (``session_replication_role = replica``,
+    local to the transaction and set back right after) since the ids are assigned consistently here: the tests check
+    every foreign key of generated data on both databases.
+    """
+
+    def __init__(self, database: Database):
+        self.database = database
+        self.postgresql = database.is_postgresql
+        self.tables = {}
+        self.types: dict[str, list[str]] = {}
+        self.replica = False
+        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        if not self.postgresql:
+            import services.models  # noqa: F401
+            from services.db import Base
+
+            self.tables = Base.metadata.tables
+
+    def prepare(self, session) -> None:
+        if not self.postgresql:
+            return
+        found = {(t, c): udt for t, c, udt in session.execute(text(
+            "SELECT table_name, column_name, udt_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ANY(:tables)"), {"tables": list(TABLES)})}
+        for table, columns in TABLES.items():
+            self.types[table] = ["text" if found[(table, c)] in ("json", "jsonb") else found[(table, c)]
+                                 for c in columns]
+        self.replica = session.scalar(text("SELECT current_setting('is_superuser')")) == "on"
+
+    def json(self, value):
+        return self._encode(value) if self.postgresql else value
+
+    def write(self, session, rows: dict[str, list[tuple]]) -> None:
+        connection = session.connection()
+        if self.postgresql:
+            raw = connection.connection.driver_connection
+            with raw.cursor() as cursor:
+                if self.replica:
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+                try:
+                    for table, columns in TABLES.items():
+                        batch = rows.get(table)
+                        if batch:
+                            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+                                copy.set_types(self.types[table])
+                                write_row = copy.write_row
+                                for row in batch:
+                                    write_row(row)
+                finally:
+                    if self.replica:
+                        cursor.execute("SET LOCAL session_replication_role = origin")
+            return
+        for table, columns in TABLES.items():
+            batch = rows.get(table)
+            target = self.tables[table]
+            for start in range(0, len(batch or ()), 5000):
+                connection.execute(target.insert(), [dict(zip(columns, row, strict=True))
+                                                     for row in batch[start:start + 5000]])
+
+
+class _Writer:
+    """Writes chunks on PostgreSQL in a thread of its own, so that the server inserts one chunk while Python builds
+    the next (the two cores both work); on SQLite it writes inline."""
+
+    def __init__(self, generator: _Generator):
+        self.generator = generator
+        self.threaded = generator.database.is_postgresql
+        self.error: BaseException | None = None
+        self.written = 0
+        if self.threaded:
+            self.queue: queue.Queue = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._run, name="gen-data-writer", daemon=True)
+            self.thread.start()
+
+    def put(self, rows, counters, last_ids, units: int) -> None:
+        if not self.threaded:
+            self._write(rows, counters, last_ids, units)
+            return
+        while True:
+            self._raise()
+            try:
+                self.queue.put((rows, counters, last_ids, units), timeout=1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        if self.threaded:
+            self.queue.put(None)
+            self.thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise RuntimeError("writing the generated data failed") from self.error
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    self._write(*item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                    self.error = exc
+
+    def _write(self, rows, counters, last_ids, units) -> None:
+        generator = self.generator
+        with generator.database.transaction() as session:
+            generator.sink.write(session, rows)
+            if generator.database.is_postgresql:
+                for table in (table for table, batch in rows.items() if batch):
+                    session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :v)"),
+                                    {"v": last_ids[table]})
+            if counters:
+                from services.applications.models import Counter
+
+                dialect_insert = pg_insert if generator.database.is_postgresql else sqlite_insert
+                statement = dialect_insert(Counter).values([{"name": name, "value": value}
+                                                            for name, value in sorted(counters.items())])
+                bigger = func.greatest if generator.database.is_postgresql else func.max
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["name"], set_={"value": bigger(Counter.value, statement.excluded.value)}))
+        for table, batch in rows.items():
+            generator.counts[table] += len(batch)
+        self.written += units
+
+
+# -- the generator --------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Shape:
+    """A bundle whose definition is acceptance task → split → branch tasks → join → ... → end."""
+
+    bundle_id: int
+    key: str
+    version: int
+    acceptance: object  # the acceptance task node
+    split: object
+    branches: list  # branch task nodes
+    join_id: str
+    after_join: list  # action nodes between the join and the end
+    joint_days: int
+
+
+@dataclass
+class Result:
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def total_work(*, applications: int, residents: int, enterprises: int) -> int:
+    """The progress bar's length: ``progress`` is called with increments that add up to this."""
+    return applications + residents + enterprises
+
+
+def generate(database: Database, *, applications: int = 1_000_000, residents: int = 200_000,
+             enterprises: int = 50_000, seed: int = 1, progress: Callable[[int], None] | None = None,
+             today: dt.date | None = None, chunk: int = CHUNK) -> Result:
+    """Add realistic data: ``residents`` people, ``enterprises`` with legal representatives among them, clerks, and
+    ``applications`` cases with their whole history. Returns the row counts written and the seconds it took.
+
+    ``progress`` is called with increments of written residents, enterprises and applications (their sum is
+    ``total_work``)."""
+    started = time.perf_counter()
+    generator = _Generator(database, seed=seed, today=today or dt.date.today(), progress=progress or (lambda n: None))
+    generator.prepare()
+    generator.writer = _Writer(generator)
+    try:
+        generator.people(residents, enterprises)
+        generator.cases(applications, chunk)
+    finally:
+        generator.writer.close()
+    generator.report_progress()
+    generator.finish()
+    return Result(counts=dict(generator.counts), seconds=time.perf_counter() - started, notes=generator.notes)
+
+
+class _Generator:
+    writer: _Writer
+
+    def __init__(self, database: Database, *, seed: int, today: dt.date, progress):
+        self.database, self.rng, self.today, self.progress = database, random.Random(seed), today, progress
+        self.random = self.rng.random
+        self.now = dt.datetime.now(UTC)
+        self.sink = _Sink(database)
+        self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
+        self.notes: list[str] = []
+        self.next_id: dict[str, int] = {}
+        self.counters: dict[str, int] = {}
+        self.dirty_counters: set[str] = set()
+        self.reported = 0
+        self.json_cache: dict = {}
+
+    # -- setup -------------------------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        from services.applications.service import engine
+        from services.catalogue.demo import DEMO_PASSWORD, seed_demo
+        from services.catalogue.models import Agency, Bundle, LicenceType, Matter
+        from services.identity.models import Account, Role
+        from services.identity.service import hash_password
+
+        with self.database.transaction() as session:
+            if session.scalar(select(func.count()).select_from(Agency)) == 0:
+                seed_demo(session)
+        self.password_hash = hash_password(DEMO_PASSWORD)  # once, shared by every generated account
+        registry = engine().registry
+        self.calendar = engine().calendar
+        with self.database.transaction() as session:
+            self.sink.prepare(session)
+            self.agencies = {a.code: a.id for a in session.scalars(select(Agency))}
+            self.licence_types = {t.id: (t.agency.code, t.agency_id, t.validity_years)
+                                  for t in session.scalars(select(LicenceType))}
+            self.matters = {m.code: m.licence_type_id for m in session.scalars(select(Matter))}
+            self.shapes: dict[str, _Shape] = {}
+            for bundle in session.scalars(select(Bundle).where(Bundle.code.in_(["open_restaurant",
+                                                                                 "residence_permit"]))):
+                shape = self._shape(registry, bundle)
+                if shape is None:
+                    self.notes.append(f"bundle {bundle.code}: its definition is not acceptance → split → join; "
+                                      "no cases generated for it")
+                else:
+                    self.shapes[bundle.code] = shape
+            if "open_restaurant" not in self.shapes:
+                raise RuntimeError("the open_restaurant bundle and its definition are needed")
+            if "residence_permit" not in self.shapes:
+                self.notes.append("no residence_permit bundle: every case is a restaurant case of an enterprise")
+            for table in TABLES:
+                self.next_id[table] = self._first_free_id(session, table)
+            self.existing_clerks = session.execute(select(Account.id, Account.agency_id).where(
+                Account.role == Role.CLERK, Account.agency_id.is_not(None))).all()
+            for name, value in session.execute(text("SELECT name, value FROM counters WHERE name LIKE 'case:%' "
+                                                    "OR name LIKE 'licence:%'")):
+                self.counters[name] = value
+        self.pdf = placeholder_pdf()
+        self.pdf_sha256 = hashlib.sha256(self.pdf).hexdigest()
+        # Working days as a list of ordinals of the engine's calendar, addressed by index (today's index: self.t0),
+        # so that "n working days later" is index arithmetic.
+        first, last = self.today - dt.timedelta(days=5 * 366), self.today + dt.timedelta(days=2 * 366)
+        self.work = [d.toordinal() for d in (first + dt.timedelta(days=i) for i in range((last - first).days))
+                     if self.calendar.is_working_day(d)]
+        self.t0 = bisect_left(self.work, self.today.toordinal())
+        self.days: dict[int, dt.date] = {}
+        self.midnights: dict[int, dt.datetime] = {}
+        self.day_strings: dict[int, str] = {}
+
+    def _shape(self, registry, bundle) -> _Shape | None:
+        try:
+            definition = registry.get(bundle.workflow_key)
+        except Exception:  # noqa: BLE001 - an unknown key is reported in the notes
+            return None
+        acceptance = definition.node(definition.start)
+        if acceptance.type != "task" or not acceptance.acceptance:
+            return None
+        split = definition.nodes.get(acceptance.next)
+        if split is None or split.type != "split":
+            return None
+        branches = [definition.node(b) for b in split.branches]
+        if any(b.type != "task" or b.next != split.join for b in branches):
+            return None
+        after, node = [], definition.node(definition.node(split.join).next)
+        while node.type == "action":
+            after.append(node)
+            node = definition.node(node.next)
+        if node.type != "end" or node.outcome != "approved":
+            return None
+        return _Shape(bundle.id, definition.key, definition.version, acceptance, split, branches, split.join, after,
+                      definition.joint_limit_days)
+
+    def _first_free_id(self, session, table: str) -> int:
+        highest = session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))
+        if self.database.is_postgresql:
+            sequence = session.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table})
+            last, called = session.execute(text(f"SELECT last_value, is_called FROM {sequence}")).one()
+            highest = max(highest, last if called else last - 1)
+        return highest + 1
+
+    def _take(self, table: str) -> int:
+        first = self.next_id[table]
+        self.next_id[table] = first + 1
+        return first
+
+    def _submit(self, rows: dict[str, list[tuple]], units: int) -> None:
+        counters = {name: self.counters[name] for name in self.dirty_counters}
+        self.dirty_counters.clear()
+        self.writer.put(rows, counters, {table: self.next_id[table] - 1 for table in rows}, units)
+        self.report_progress()
+
+    def report_progress(self) -> None:
+        written = self.writer.written
+        if written > self.reported:
+            self.progress(written - self.reported)
+            self.reported = written
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+
+    def below(self, n: int) -> int:
+        """A random integer in [0, n) (cheaper than ``randrange``; the bias is irrelevant here)."""
+        return int(self.random() * n)
+
+    def day(self, index: int) -> dt.date:
+        found = self.days.get(index)
+        if found is None:
+            found = self.days[index] = dt.date.fromordinal(self.work[index])
+        return found
+
+    def moment(self, index: int, seconds: int | None = None) -> dt.datetime:
+        """A time on working day ``index``: office hours in Beijing (01:00–10:00 UTC), never later than now."""
+        midnight = self.midnights.get(index)
+        if midnight is None:
+            d = self.day(index)
+            midnight = self.midnights[index] = dt.datetime(d.year, d.month, d.day, tzinfo=UTC)
+        moment = midnight + dt.timedelta(seconds=3600 + int(self.random() * 32400) if seconds is None else seconds)
+        return min(moment, self.now) if index >= self.t0 else moment
+
+    def J(self, value, key=None):
+        """``value`` as the sink wants JSON; ``key`` (hashable) caches the encoding of repeated values."""
+        if key is None:
+            return self.sink.json(value)
+        found = self.json_cache.get(key)
+        if found is None:
+            found = self.json_cache[key] = self.sink.json(value)
+        return found
+
+    def name(self) -> str:
+        rng = self.rng
+        given = rng.choice(GIVEN) + (rng.choice(GIVEN) if self.random() < 0.7 else "")
+        return rng.choice(SURNAMES) + given
+
+    def mobile(self) -> str:
+        return self.rng.choice(MOBILE_PREFIXES) + f"{self.below(10 ** 8):08d}"
+
+    def serial(self, name: str) -> int:
+        value = self.counters.get(name, 0) + 1
+        self.counters[name] = value
+        self.dirty_counters.add(name)
+        return value
+
+    # -- people ------------------------------------------------------------------------------------------------
+
+    def people(self, residents: int, enterprises: int) -> None:
+        rng, now = self.rng, self.now
+        self.clerks: dict[str, list[int]] = {}
+        code_of = {v: k for k, v in self.agencies.items()}
+        for account_id, agency_id in self.existing_clerks:
+            self.clerks.setdefault(code_of[agency_id], []).append(account_id)
+        agencies = set()
+        for shape in self.shapes.values():
+            agencies |= {shape.acceptance.agency} | {b.agency for b in shape.branches}
+        rows = []
+        for code in sorted(agencies):
+            for _ in range(CLERKS_PER_AGENCY):
+                account_id = self._take("accounts")
+                rows.append((account_id, f"clerk.{code}.{account_id}@{GENERATED_DOMAIN}", self.password_hash,
+                             ROLE["clerk"], self.name(), None, None, self.agencies[code], True,
+                             now - dt.timedelta(days=rng.randrange(30, 2000))))
+                self.clerks.setdefault(code, []).append(account_id)
+        self._submit({"accounts": rows}, 0)
+        self.residents: list[tuple[int, str, str]] = []  # (id, name, identity number)
+        step = 20_000
+        for start in range(0, residents, step):
+            rows = []
+            for _ in range(min(step, residents - start)):
+                account_id = self._take("accounts")
+                name, id_number = self.name(), resident_id_for(account_id)
+                rows.append((account_id, f"resident.{account_id}@{GENERATED_DOMAIN}", self.password_hash,
+                             ROLE["resident"], name, id_number, self.mobile(), None, True,
+                             now - dt.timedelta(days=rng.randrange(1, 2500), seconds=rng.randrange(86400))))
+                self.residents.append((account_id, name, id_number))
+            self._submit({"accounts": rows}, len(rows))
+        if enterprises and not self.residents:
+            raise ValueError("enterprises need residents to represent them")
+        self.enterprises: list[tuple[int, int, str, str]] = []  # (id, representative id, name, credit code)
+        for start in range(0, enterprises, step):
+            rows = []
+            for _ in range(min(step, enterprises - start)):
+                enterprise_id = self._take("enterprises")
+                representative = rng.choice(self.residents)[0]
+                name = "广州" + rng.choice(TRADE_NAMES) + rng.choice(COMPANY_KINDS)
+                uscc = uscc_for(enterprise_id, rng.choice(ENTERPRISE_AREAS))
+                rows.append((enterprise_id, name, uscc, representative,
+                             now - dt.timedelta(days=rng.randrange(1, 3000))))
+                self.enterprises.append((enterprise_id, representative, name, uscc))
+            self._submit({"enterprises": rows}, len(rows))
+
+    # -- cases -------------------------------------------------------------------------------------------------
+
+    def cases(self, applications: int, chunk: int) -> None:
+        if applications and not self.enterprises:
+            raise ValueError("restaurant cases need enterprises")
+        if "residence_permit" in self.shapes and not self.residents:
+            raise ValueError("residence permit cases need residents")
+        done = 0
+        while done < applications:
+            n = min(chunk, applications - done)
+            rows: dict[str, list[tuple]] = {table: [] for table in TABLES if table not in ("accounts", "enterprises")}
+            for _ in range(n):
+                self.case(rows)
+            self._submit(rows, n)
+            done += n
+
+    def _answers(self, code: str) -> dict:
+        rng, below = self.rng, self.below
+        address = (f"广州市{rng.choice(DISTRICTS)}{rng.choice(ROADS)}{below(998) + 1}号"
+                   f"{rng.choice(('首层', '首层之一', '二层', '负一层', ''))}{below(29) + 1}号铺")
+        if code == "residence_permit":
+            return {"address": address, "reason": rng.choice(("employment", "study", "family"))}
+        floor_area = int(rng.lognormvariate(4.2, 0.6))  # median ~67 m²: 6 in 10 reach the fire check's 50 m²
+        return {"shop_name": rng.choice(TRADE_NAMES) + rng.choice(SHOP_KINDS), "address": address,
+                "floor_area": max(floor_area, 8), "seats": max(int(floor_area * (0.3 + 0.5 * self.random())), 0),
+                "signboard": self.random() < 0.55}
+
+    def case(self, rows: dict[str, list[tuple]]) -> None:
+        rng, J, below, t0 = self.rng, self.J, self.below, self.t0
+        resident_case = "residence_permit" in self.shapes and self.random() < 0.2
+        code = "residence_permit" if resident_case else "open_restaurant"
+        shape = self.shapes[code]
+        if resident_case:
+            applicant, holder_name, holder_identifier = rng.choice(self.residents)
+            enterprise_id = None
+        else:
+            enterprise_id, applicant, holder_name, holder_identifier = rng.choice(self.enterprises)
+        answers = self._answers(code)
+        applicable = [b for b in shape.branches if b.when is None or b.when.evaluate(answers)]
+        roll = self.random()
+        outcome = "approved" if roll < 0.70 else "rejected" if roll < 0.75 else "running"
+        if outcome == "running":
+            if self.random() < 0.06:  # still waiting for the lead window (deemed accepted after 5 working days)
+                received, accepted = t0 - below(5), None
+            else:
+                accepted = t0 - int(rng.triangular(0, 32, 4))
+                received = accepted - rng.choice((0, 0, 1, 1, 2, 3))
+        else:
+            received = t0 - 70 - below(680)  # decided (at most 58 working days later) before today
+            accepted = received + rng.choice((0, 0, 1, 1, 2, 3))
+        app_id, instance_id = self._take("applications"), self._take("wf_instances")
+        received_day = self.day(received)
+        reference = make_reference("GZ", received_day, self.serial(f"case:{received_day.isoformat()}"))
+        submitted_at = self.moment(received)
+        hub = shape.acceptance.agency
+        # [at, actor, kind, node, detail, command]; command True: "gen:<event id>"
+        events: list[list] = [[submitted_at, applicant, "started", None, J({"version": shape.version},
+                                                                            ("version", shape.version)),
+                               f"submit:gen{app_id}"]]
+        notes: list[tuple] = [("case_submitted", {"reference": reference}, submitted_at)]
+        tasks, timers = rows["wf_tasks"], rows["wf_timers"]
+        acceptance_due = self.day(received + shape.acceptance.limit_days)
+        revision, ended_at, joint_due = 1, None, None
+        self._approved_branches: list[tuple] = []
+        if accepted is None:
+            tasks.append((self._take("wf_tasks"), instance_id, None, shape.acceptance.id, hub, shape.acceptance.role,
+                          TASK["open"], acceptance_due, submitted_at, None, None, None, None, None))
+            timers.append((self._take("wf_timers"), instance_id, None, TIMER["acceptance_deadline"],
+                           acceptance_due + dt.timedelta(days=1), None, None))
+            # The engine's instance is running; the application waits for acceptance ("submitted").
+            instance_state, status = "running", "submitted"
+        else:
+            accept_at = max(self.moment(accepted), submitted_at + dt.timedelta(minutes=5))
+            hub_clerk = rng.choice(self.clerks[hub])
+            tasks.append((self._take("wf_tasks"), instance_id, None, shape.acceptance.id, hub, shape.acceptance.role,
+                          TASK["completed"], acceptance_due, submitted_at, accept_at, hub_clerk, "accept", None, None))
+            rows["access_records"].append((self._take("access_records"), app_id, hub_clerk, hub, "clerk", "review",
+                                           accept_at - dt.timedelta(seconds=60 + below(3600))))
+            events.append([accept_at, hub_clerk, "task_accept", shape.acceptance.id,
+                           J({"opinion": ""}, ("opinion", "")), True])
+            notes.append(("case_in_review", {"reference": reference}, accept_at))
+            joint_due = self.day(accepted + shape.joint_days)
+            for node in shape.branches:
+                if not any(node is b for b in applicable):
+                    events.append([accept_at, None, "branch_skipped", node.id,
+                                   J({"condition": node.when.source}, ("skip", node.id)), None])
+            started = tuple(b.id for b in applicable)
+            events.append([accept_at, None, "fanned_out", shape.split.id,
+                           J({"branches": list(started)}, ("fanned_out", started)), None])
+            revision += 1
+            last_decision = accept_at
+            for node, plan in zip(applicable, self._plan_branches(outcome, applicable, accepted), strict=True):
+                revision += 1
+                last_decision = max(last_decision, self._branch(rows, events, notes, node, plan, instance_id, app_id,
+                                                                reference, accepted, accept_at))
+            if outcome == "running":
+                instance_state, status = "running", "in_review"
+                timers.append((self._take("wf_timers"), instance_id, None, TIMER["joint_deadline"],
+                               joint_due + dt.timedelta(days=1), None, None))
+            else:
+                ended_at = last_decision + dt.timedelta(seconds=1 + below(30))
+                instance_state = status = outcome
+                if outcome == "approved":
+                    events.append([ended_at, None, "joined", shape.join_id, J({}, "empty"),
+                                   f"join:{instance_id}:{shape.join_id}"])
+                    for action in shape.after_join:
+                        events.append([ended_at, None, "action", action.id,
+                                       J({"action": action.action}, ("action", action.action)), None])
+                events.append([ended_at, None, "ended", None, J({"state": outcome}, ("ended", outcome)), None])
+                notes.append((f"case_{outcome}", {"reference": reference}, ended_at))
+                if outcome == "approved":
+                    self._licences(rows, notes, app_id, reference, enterprise_id, applicant, holder_name,
+                                   holder_identifier, ended_at)
+        data = J(answers)
+        rows["wf_instances"].append((instance_id, shape.key, shape.version, app_id, INSTANCE[instance_state], data,
+                                     received_day, self.day(accepted) if accepted is not None else None, joint_due,
+                                     False, False, submitted_at, ended_at, revision))
+        rows["applications"].append((app_id, reference, shape.bundle_id, applicant, enterprise_id, CASE[status], data,
+                                     f"gen{app_id}", instance_id, submitted_at, ended_at))
+        rows["materials"].append((self._take("materials"), app_id, "premises_proof" if enterprise_id else "proof",
+                                  "经营场所证明.pdf" if enterprise_id else "居住证明.pdf", "application/pdf",
+                                  80_000 + below(1_920_000), hashlib.sha256(b"gen:%d" % app_id).hexdigest(),
+                                  f"gen{app_id:020d}", submitted_at))
+        events.sort(key=lambda e: e[0])
+        event_rows, take = rows["wf_events"], self._take
+        for at, actor, kind, node_id, detail, command in events:
+            event_id = take("wf_events")
+            event_rows.append((event_id, instance_id, at, actor, kind, node_id, detail,
+                               f"gen:{event_id}" if command is True else command))
+        note_rows, now = rows["notifications"], self.now
+        for kind, params, at in notes:
+            read_at = at + dt.timedelta(seconds=3600 + below(250_000)) if self.random() < 0.6 else None
+            note_rows.append((take("notifications"), applicant, kind, J(params), at,
+                              read_at if read_at is None or read_at < now else None))
+
+    def _plan_branches(self, outcome: str, applicable: list, accepted: int) -> list[dict]:
+        """For every applicable branch: its state, working days of handling and of a supplement it waited for."""
+        rng, random_ = self.rng, self.random
+        plans = [{"paused": 1 + self.below(10) if random_() < 0.1 else 0,
+                  "handling": min(int(rng.expovariate(1 / 7)) + 1, 45)} for _node in applicable]
+        if outcome == "approved":
+            for plan in plans:
+                plan["state"] = "approved"
+        elif outcome == "rejected":
+            weights = [4 if node.agency == "market" else 2 if node.agency == "fire" else 1 for node in applicable]
+            refused = rng.choices(range(len(applicable)), weights=weights)[0]
+            refused_on = accepted + plans[refused]["paused"] + plans[refused]["handling"]
+            refused_at = self.moment(refused_on)
+            for i, plan in enumerate(plans):
+                decided = accepted + plan["paused"] + plan["handling"]
+                plan["state"] = "rejected" if i == refused else "approved" if decided < refused_on else "cancelled"
+                if plan["state"] == "cancelled":  # cancelled by the refusal: nothing happened on it before
+                    plan["paused"], plan["at"] = 0, refused_at
+                elif i == refused:
+                    plan["at"] = refused_at
+        else:
+            age = self.t0 - accepted
+            for node, plan in zip(applicable, plans, strict=True):
+                # The market branch is the slowest to decide: it holds most of the open work (100,000+ tasks).
+                decided_share = 0.3 if node.agency == "market" else 0.5
+                plan["paused"] = 0
+                if age > 0 and random_() < decided_share:
+                    plan["state"], plan["handling"] = "approved", 1 + self.below(age)
+                else:
+                    roll = random_()
+                    plan["state"] = "active" if roll < 0.8 else "waiting_applicant" if roll < 0.92 else "paused"
+            if all(plan["state"] == "approved" for plan in plans):
+                plans[0]["state"] = "active"  # the join would have fired: keep the first branch open
+        return plans
+
+    def _branch(self, rows, events, notes, node, plan, instance_id, app_id, reference, accepted,
+                accept_at) -> dt.datetime:
+        """Rows for one branch, its task and what happened on it; returns the time of its last decision."""
+        rng, J, t0, below = self.rng, self.J, self.t0, self.below
+        branch_id, task_id = self._take("wf_branches"), self._take("wf_tasks")
+        state, paused_days = plan["state"], plan["paused"]
+        due = accepted + node.limit_days + paused_days
+        started_on, due_on = self.day(accepted), self.day(due)
+        clerks = self.clerks[node.agency]
+        remaining = paused_on = resume_on = handling = on_time = decided_at = decided_by = None
+        opinion, overdue, task_state, outcome, completed_at, completed_by = "", False, "open", None, None, None
+        assignee = claimed_at = None
+        if paused_days:  # a supplement was asked for and answered earlier
+            asked = accepted + below(min(3, plan["handling"]))  # answered before the decision
+            asked_at = max(self.moment(asked), accept_at + dt.timedelta(minutes=1))
+            answered_at = max(self.moment(asked + paused_days), asked_at + dt.timedelta(hours=1))
+            self._supplement(rows, events, notes, node, instance_id, branch_id, task_id, reference, asked_at,
+                             answered_at, rng.choice(clerks))
+        if state in ("approved", "rejected"):
+            decided = accepted + paused_days + plan["handling"]
+            decided_at = max(plan.get("at") or self.moment(decided), accept_at + dt.timedelta(minutes=2))
+            decided_by = completed_by = rng.choice(clerks)
+            handling, on_time = plan["handling"], decided <= due
+            opinion = rng.choice(REFUSALS) if state == "rejected" else rng.choice(APPROVAL_OPINIONS)
+            task_state, outcome, completed_at = "completed", "approve" if state == "approved" else "reject", decided_at
+            events.append([decided_at, decided_by, f"task_{outcome}", node.id,
+                           J({"opinion": opinion}, ("opinion", opinion)), True])
+            rows["access_records"].append((self._take("access_records"), app_id, decided_by, node.agency, "clerk",
+                                           "review", decided_at - dt.timedelta(seconds=120 + below(14_000))))
+            if state == "approved":
+                self._approved_branches.append((branch_id, node))
+        elif state == "cancelled":
+            decided_at = max(plan["at"], accept_at + dt.timedelta(minutes=2))
+            task_state, completed_at = "cancelled", decided_at
+        else:  # running: active, waiting for the applicant, or paused for expert review
+            if self.random() < 0.1:
+                assignee = rng.choice(clerks)
+                claimed_at = max(self.moment(min(accepted + below(3), t0)), accept_at + dt.timedelta(minutes=1))
+                rows["access_records"].append((self._take("access_records"), app_id, assignee, node.agency, "clerk",
+                                               "review", claimed_at + dt.timedelta(minutes=1)))
+            if state == "active":
+                overdue = due < t0
+                if due - 2 >= t0:
+                    rows["wf_timers"].append((self._take("wf_timers"), instance_id, branch_id, TIMER["branch_warning"],
+                                              self.day(due - 2), None, None))
+                timer_id = self._take("wf_timers")
+                fired = self.moment(due + 1, 300) if overdue else None
+                rows["wf_timers"].append((timer_id, instance_id, branch_id, TIMER["branch_deadline"],
+                                          due_on + dt.timedelta(days=1), fired, None))
+                if overdue:
+                    events.append([fired, None, "overdue", node.id,
+                                   J({"agency": node.agency, "due_on": due_on.isoformat(), "branch_id": branch_id}),
+                                   f"timer:{timer_id}"])
+                elif self.random() < 0.02:
+                    self._extension(rows, events, node, instance_id, branch_id, task_id, rng.choice(clerks),
+                                    max(self.moment(t0 - below(3)), accept_at + dt.timedelta(minutes=1)))
+            else:
+                stopped = min(accepted + below(max(t0 - accepted, 0) + 1), t0)
+                stopped_at = max(self.moment(stopped), accept_at + dt.timedelta(minutes=1))
+                paused_on, remaining = self.day(stopped), max(due - stopped, 0)
+                if state == "waiting_applicant":
+                    self._supplement(rows, events, notes, node, instance_id, branch_id, task_id, reference,
+                                     stopped_at, None, rng.choice(clerks))
+                else:
+                    expected = 5 + below(26)
+                    resume_on = self.day(stopped + expected)
+                    detail = {"reason": rng.choice(PAUSE_REASONS), "expected_days": expected,
+                              "resume_expected_on": resume_on.isoformat()}
+                    events.append([stopped_at, rng.choice(clerks), "paused", node.id, J(detail), True])
+                    notes.append(("paused", {"reference": reference, **detail}, stopped_at))
+        rows["wf_branches"].append((branch_id, instance_id, node.id, node.agency, node.matter, BRANCH[state],
+                                    started_on, due_on, remaining, paused_on, resume_on, False, overdue, paused_days,
+                                    handling, on_time, decided_at, decided_by, opinion))
+        rows["wf_tasks"].append((task_id, instance_id, branch_id, node.id, node.agency, node.role, TASK[task_state],
+                                 due_on, accept_at, completed_at, completed_by, outcome, assignee, claimed_at))
+        return decided_at or accept_at
+
+    def _supplement(self, rows, events, notes, node, instance_id, branch_id, task_id, reference, asked_at,
+                    answered_at, clerk) -> None:
+        """A one-time supplement notice: open (``answered_at`` None) or answered."""
+        J = self.J
+        request_id = self._take("wf_requests")
+        items = self.rng.sample(SUPPLEMENT_ITEMS, 1 + self.below(3))
+        rows["wf_requests"].append((request_id, instance_id, branch_id, task_id, REQUEST_KIND["supplement"],
+                                    REQUEST_STATE["open" if answered_at is None else "answered"], J(items), "",
+                                    node.agency, clerk, asked_at, None, answered_at))
+        events.append([asked_at, clerk, "supplement_requested", node.id,
+                       J({"request_id": request_id, "items": items, "note": ""}), True])
+        notes.append(("supplement_requested", {"reference": reference, "request_id": request_id, "note": ""},
+                      asked_at))
+        if answered_at is not None:
+            events.append([answered_at, None, "resubmitted", node.id, J({"request_id": request_id}), True])
+
+    def _extension(self, rows, events, node, instance_id, branch_id, task_id, clerk, at) -> None:
+        """An extension request waiting for the agency's supervisor."""
+        request_id = self._take("wf_requests")
+        reason = "需现场核查，申请延长办理期限"
+        rows["wf_requests"].append((request_id, instance_id, branch_id, task_id, REQUEST_KIND["extension"],
+                                    REQUEST_STATE["open"], self.J([], "no_items"), reason, node.agency, clerk, at, None,
+                                    None))
+        events.append([at, clerk, "extension_requested", node.id, self.J({"request_id": request_id, "reason": reason}),
+                       True])
+
+    def _licences(self, rows, notes, app_id, reference, enterprise_id, applicant, holder_name, holder_identifier,
+                  ended_at) -> None:
+        """The licences of an approved case (one per approving branch whose matter grants one), placeholders."""
+        for branch_id, node in self._approved_branches:
+            licence_type_id = self.matters.get(node.matter)
+            if licence_type_id is None:
+                continue
+            agency_code, agency_id, validity = self.licence_types[licence_type_id]
+            issued_at = ended_at + dt.timedelta(seconds=5 + self.below(115))
+            issued = issued_at.date()
+            number = make_licence_number(agency_code.upper(), issued.year,
+                                         self.serial(f"licence:{agency_code}:{issued.year}"))
+            valid_until = dt.date(issued.year + validity, issued.month, min(issued.day, 28)) if validity else None
+            rows["licences"].append((self._take("licences"), number, licence_type_id, agency_id, app_id, branch_id,
+                                     None if enterprise_id else applicant, enterprise_id, holder_name,
+                                     holder_identifier, LICENCE["valid"], GENERATED_SCOPE, issued_at, issued,
+                                     valid_until, self.pdf, self.pdf_sha256))
+            notes.append(("licence_issued", {"number": number, "reference": reference}, issued_at))
+
+    # -- the end -----------------------------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Fresh planner statistics (in the caller's connection, so that tests bound to one connection work)."""
+        with self.database.transaction() as session:
+            if self.database.is_postgresql:
+                for table in TABLES:
+                    session.execute(text(f"ANALYZE {table}"))
+            else:
+                session.execute(text("ANALYZE"))

@@ -1,0 +1,102 @@
+"""Demo licences (`flask seed-demo`): one issued licence for each demo holder, made the way real ones are.
+
+Each demo holder gets a case that goes through the real services and engine: submitted, accepted by the lead window,
+approved by the agency's demo clerk, then the licence issued for the approved branch. Running it again finds the
+same cases (fixed submission tokens, idempotent decisions) and issues nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.applications.service import Upload, decide_task, engine, submit_application
+from services.catalogue.demo import DEMO_DOMAIN
+from services.catalogue.models import Matter
+from services.identity.models import Account, Enterprise
+from services.licences.models import Licence
+from services.licences.service import issue_licence
+from workflows.models import Branch, Task, WorkflowInstance
+from workflows.states import BranchState, TaskState
+
+DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# A small counter without a signboard: the market and environment branches only, so one licence (the food business
+# permit; the environmental registration is a filing).
+RESTAURANT_ANSWERS = {"shop_name": "示例小馆", "address": "广州市天河区示例路1号", "floor_area": 30, "seats": 12,
+                      "signboard": False}
+# applicant (email local part), bundle, answers, applies for their enterprise
+DEMO_CASES = [
+    ("resident", "residence_permit", {}, False),
+    ("resident2", "residence_permit", {}, False),
+    ("owner", "open_restaurant", RESTAURANT_ANSWERS, True),
+]
+# What the approving clerk writes; it becomes the licence's scope.
+OPINIONS = {"residence_permit": "居住地：广州市天河区", "food_business_permit": "热食类食品制售"}
+MAX_ROUNDS = 10  # acceptance, then the branches: a demo case needs two rounds; more means something is wrong
+
+
+def _account(session: Session, local_part: str) -> Account:
+    account = session.scalar(select(Account).where(Account.email == f"{local_part}@{DEMO_DOMAIN}"))
+    if account is None:
+        raise LookupError(f"demo account {local_part!r} is missing: run seed_demo first")
+    return account
+
+
+def _decide_open_tasks(session: Session, instance_id: int, today: dt.date) -> None:
+    instance = session.get(WorkflowInstance, instance_id)
+    definition = engine().definition_of(instance)
+    for _round in range(MAX_ROUNDS):
+        tasks = session.scalars(select(Task).where(Task.instance_id == instance_id, Task.state == TaskState.OPEN)
+                                .order_by(Task.id)).all()
+        if not tasks:
+            return
+        for task in tasks:
+            node = definition.node(task.node_id)
+            clerk = _account(session, f"clerk.{task.agency_code}")
+            decide_task(session, clerk, task.id, outcome="accept" if node.acceptance else "approve",
+                        opinion=OPINIONS.get(node.matter or "", ""), command_id=f"demo-licences:{task.id}",
+                        today=today)
+    raise RuntimeError(f"demo case {instance_id} still has open tasks after {MAX_ROUNDS} rounds")
+
+
+def seed_demo_licences(session: Session, key_dir: Path, public_url: str, *, upload_dir: Path | None = None,
+                       today: dt.date | None = None) -> list[Licence]:
+    """Make sure every demo holder (张三, 李四 and 广州示例餐饮有限公司) holds an issued licence; return the licences.
+
+    ``upload_dir`` receives the demo restaurant's proof of premises; without it the case is submitted without one.
+    Never commits; the caller does.
+    """
+    licences = []
+    for local_part, bundle_code, answers, for_enterprise in DEMO_CASES:
+        licences += demo_case_licences(session, local_part, bundle_code, answers, for_enterprise=for_enterprise,
+                                       key_dir=key_dir, public_url=public_url, upload_dir=upload_dir, today=today)
+    return licences
+
+
+def demo_case_licences(session: Session, local_part: str, bundle_code: str, answers: dict, *, for_enterprise: bool,
+                       key_dir: Path, public_url: str, upload_dir: Path | None = None,
+                       today: dt.date | None = None) -> list[Licence]:
+    """Drive one demo applicant's case to approval (the same case on every call) and issue its licences."""
+    today = today or dt.date.today()
+    applicant = _account(session, local_part)
+    enterprise_id = None
+    if for_enterprise:
+        enterprise_id = session.scalar(select(Enterprise.id).where(
+            Enterprise.legal_representative_id == applicant.id).order_by(Enterprise.id))
+    token = uuid.uuid5(uuid.NAMESPACE_URL, f"onewindow-demo-licence:{local_part}:{bundle_code}").hex
+    uploads = [Upload("premises_proof", "lease.pdf", DEMO_PDF)] if for_enterprise and upload_dir else []
+    # With no uploads, submit_application never touches storage_dir.
+    application = submit_application(session, applicant, bundle_code, answers=answers, uploads=uploads,
+                                     submission_token=token, storage_dir=upload_dir, enterprise_id=enterprise_id,
+                                     today=today)
+    _decide_open_tasks(session, application.workflow_instance_id, today)
+    granting = select(Branch).join(Matter, Matter.code == Branch.matter_code).where(
+        Branch.instance_id == application.workflow_instance_id, Branch.state == BranchState.APPROVED,
+        Matter.licence_type_id.is_not(None)).order_by(Branch.id)
+    # issue_licence returns the existing licence for a branch already served: running twice issues once.
+    return [issue_licence(session, branch_id=branch.id, key_dir=Path(key_dir), public_url=public_url, today=today)
+            for branch in session.scalars(granting).all()]
