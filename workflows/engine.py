@@ -17,14 +17,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.db import lock_for_update, utcnow
 from services.errors import InvalidTransition, NotFound, ValidationFailed
 from workflows.calendar import WorkingCalendar
 from workflows.definitions import Definition, Node, Registry
-from workflows.models import Branch, Event, Request, Task, Timer, WorkflowInstance
+from workflows.models import Branch, Event, HandlingTally, Request, Task, Timer, WorkflowInstance
 from workflows.states import (
     ENDED_INSTANCE_STATES,
     RUNNING_BRANCH_STATES,
@@ -62,6 +64,28 @@ class NoHooks:
 
     def on_notice(self, session, instance, kind, detail):
         pass
+
+
+def tally(session: Session, agency_code: str, handling_days: int, on_time: bool, count: int = 1) -> None:
+    """Add a decided branch to its agency's handling tally (an upsert, safe under concurrent decisions)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(HandlingTally).values(agency_code=agency_code, handling_days=handling_days, decided=count,
+                                             on_time=count if on_time else 0)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["agency_code", "handling_days"],
+        set_={"decided": HandlingTally.decided + count,
+              "on_time": HandlingTally.on_time + (count if on_time else 0)}))
+
+
+def rebuild_tallies(session: Session) -> None:
+    """Recount every agency's handling tally from the decided branches (after bulk loads that bypass the engine)."""
+    session.execute(HandlingTally.__table__.delete())
+    session.execute(HandlingTally.__table__.insert().from_select(
+        ["agency_code", "handling_days", "decided", "on_time"],
+        select(Branch.agency_code, Branch.handling_days, func.count(),
+               func.sum(case((Branch.on_time.is_(True), 1), else_=0)))
+        .where(Branch.handling_days.is_not(None)).group_by(Branch.agency_code, Branch.handling_days)))
 
 
 class Engine:
@@ -537,6 +561,7 @@ class Engine:
         branch.decided_at, branch.decided_by, branch.opinion = utcnow(), actor_id, opinion
         worked = self.calendar.working_days_between(branch.started_on, today) - (branch.paused_days or 0)
         branch.handling_days, branch.on_time = max(worked, 0), today <= branch.due_on
+        tally(session, branch.agency_code, branch.handling_days, branch.on_time)
         self._cancel_timers(session, instance, branch=branch)
         if outcome == Outcome.REJECT:
             # The first rejection ends the case; every other branch, task, request and timer is cancelled.

@@ -123,8 +123,6 @@ def test_queue_and_task_pages_queries_do_not_grow_with_rows(client, database, db
                                        f"{large_count} with {large[1]}"
 
 
-@pytest.mark.xfail(strict=True, reason="services.supervision.dashboard runs one 90th-percentile query (_p90) per "
-                                       "agency row; see bench/PAGES.md. Remove this mark once it is one query.")
 def test_supervision_dashboard_queries_do_not_grow_with_rows(client, database, db):
     supervisor = db.scalar(select(Account.id).where(Account.email == "supervisor@demo.onewindow.test"))
     db.commit()
