@@ -116,3 +116,9 @@ def sign_in_as(client):
         return sign_in(client, f"{local_part}@demo.onewindow.test")
 
     return _sign_in
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running in this thread while its browser is
+    open, and pyHanko's synchronous signing (asyncio.run) cannot start inside a running loop."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -22,6 +22,8 @@ from accessibility.browser import (
 )
 from accessibility.checks import check_html
 
+pytestmark = pytest.mark.browser
+
 GOOD_PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Good page – OneWindow</title></head>
