@@ -504,7 +504,7 @@ class Engine:
 
     def _open_task(self, session, instance, node: Node, today, branch: Branch | None) -> Task:
         due = branch.due_on if branch else self.calendar.add_working_days(today, node.limit_days)
-        task = Task(instance_id=instance.id, branch_id=branch.id if branch else None, node_id=node.id,
+        task = Task(instance_id=instance.id, branch=branch, node_id=node.id,
                     agency_code=node.agency, role=node.role, state=TaskState.OPEN, due_on=due, created_at=utcnow())
         session.add(task)
         if node.acceptance:  # the last day is still in time: the deadline fires the day after
@@ -548,11 +548,11 @@ class Engine:
                 continue
             branch = Branch(instance_id=instance.id, node_id=node.id, agency_code=node.agency,
                             matter_code=node.matter, state=BranchState.ACTIVE, started_on=today,
-                            due_on=self.calendar.add_working_days(today, node.limit_days))
+                            due_on=self.calendar.add_working_days(today, node.limit_days), paused_days=0)
             session.add(branch)
-            session.flush()
+            # Linked by relationship, not by id: one flush later inserts all branches, tasks and timers in batches.
             self._open_task(session, instance, node, today, branch)
-            self._schedule_branch_timers(session, instance, branch, today)
+            self._schedule_branch_timers(session, instance, branch, today, fresh=True)
             started.append(node.id)
         self._event(session, instance, None, "fanned_out", split.id, {"branches": started})
         return bool(started)
@@ -619,10 +619,11 @@ class Engine:
                         .values(due_on=branch.due_on).execution_options(synchronize_session="fetch"))
 
     def _schedule(self, session, instance, kind: TimerKind, due_on: dt.date, branch: Branch | None = None) -> None:
-        session.add(Timer(instance_id=instance.id, branch_id=branch.id if branch else None, kind=kind, due_on=due_on))
+        session.add(Timer(instance_id=instance.id, branch=branch, kind=kind, due_on=due_on))
 
-    def _schedule_branch_timers(self, session, instance, branch: Branch, today: dt.date) -> None:
-        self._cancel_timers(session, instance, branch=branch)
+    def _schedule_branch_timers(self, session, instance, branch: Branch, today: dt.date, fresh: bool = False) -> None:
+        if not fresh:  # a brand-new branch has no timers to cancel
+            self._cancel_timers(session, instance, branch=branch)
         warning = self.calendar.add_working_days(branch.due_on, -WARNING_DAYS)
         if warning >= today:
             self._schedule(session, instance, TimerKind.BRANCH_WARNING, warning, branch)

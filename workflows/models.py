@@ -152,6 +152,8 @@ class Timer(Base):
     fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
+    branch: Mapped[Branch | None] = relationship()
+
 
 class HandlingTally(Base):
     """How many branches each agency decided after how many working days, and how many of them on time.
