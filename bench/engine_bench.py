@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # the project is installed editable; this only helps a bare checkout
     sys.path.insert(0, str(REPO))
 
-from sqlalchemy import event, func, select, text  # noqa: E402
+from sqlalchemy import bindparam, event, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import services.models  # noqa: E402,F401  (every mapper, so create_all sees the whole schema)
@@ -127,6 +127,12 @@ def setup_postgresql(url: str, database: str):
         if not exists:
             conn.execute(f'create database "{database}"')
     bench_url = base.set(database=database).render_as_string(hide_password=False)
+    # Two runs on one scratch database would drop each other's tables: hold an advisory lock for the whole run.
+    guard = psycopg.connect(base.set(drivername="postgresql", database=database).render_as_string(
+        hide_password=False), autocommit=True)
+    if not guard.execute("select pg_try_advisory_lock(hashtext('onewindow_engine_bench'))").fetchone()[0]:
+        guard.close()
+        raise SystemExit(f"another benchmark is using database {database!r}; wait or pass --pg-database")
     db = Database(bench_url)
     Base.metadata.drop_all(db.engine)
     Base.metadata.create_all(db.engine)
@@ -137,7 +143,7 @@ def setup_postgresql(url: str, database: str):
         conn.rollback()
     details = {"db": base.set(database=database).render_as_string(hide_password=True), "server_version": version,
                "pg_settings": settings, "pool_pre_ping": True}
-    return db, "postgresql", details
+    return db, "postgresql", details, guard
 
 
 # -- statement counting (optional: it adds a listener to the timed run) --------------------------------------------
@@ -190,6 +196,11 @@ def _progress(i: int, k: int, t0: float) -> None:
           flush=True)
 
 
+# The driver's own read (a clerk's queue for one case), built once so that the harness adds as little as it can.
+OPEN_TASKS = (select(Task.id, Task.node_id)
+              .where(Task.instance_id == bindparam("instance_id"), Task.state == TaskState.OPEN).order_by(Task.id))
+
+
 def run(db: Database, engine: Engine, k: int, n: int, rng: random.Random, counter: StatementCounter | None,
         progress: bool):
     """Drive k instances to their end; return (completions, write transactions, instance ids, phase seconds)."""
@@ -229,9 +240,7 @@ def run(db: Database, engine: Engine, k: int, n: int, rng: random.Random, counte
                 t0 = clock()
                 if counter:
                     counter.phase = "pick"
-                open_tasks = session.execute(
-                    select(Task.id, Task.node_id).where(Task.instance_id == instance_id, Task.state == TaskState.OPEN)
-                    .order_by(Task.id)).all()
+                open_tasks = session.execute(OPEN_TASKS, {"instance_id": instance_id}).all()
                 t1 = clock()
                 phase_s["pick"] += t1 - t0
                 if not open_tasks:  # the peer's last read: the workflow is completed
@@ -357,8 +366,9 @@ def main(argv=None) -> int:
         registry, parse_s = load_registry(a.n, Path(scratch))
     if a.backend == "sqlite":
         db, mode, details = setup_sqlite(a.db)
+        guard = None
     else:
-        db, mode, details = setup_postgresql(os.environ.get("DATABASE_URL", DEFAULT_PG_URL), a.pg_database)
+        db, mode, details, guard = setup_postgresql(os.environ.get("DATABASE_URL", DEFAULT_PG_URL), a.pg_database)
     engine = Engine(registry, WeekdayCalendar())
     engine.calendar.add_working_days(TODAY, 45)  # build the calendar's year tables outside the timed run
     counter = StatementCounter(db.engine) if a.count_queries else None
@@ -383,6 +393,8 @@ def main(argv=None) -> int:
         details["db_file_bytes"] = sum(os.path.getsize(details["db"] + s) for s in ("", "-wal")
                                        if os.path.exists(details["db"] + s))
     db.dispose()
+    if guard is not None:
+        guard.close()
 
     label, dirty = engine_label()
     result = {
