@@ -4,8 +4,9 @@
 restaurant bundle (and of a resident bundle ``residence_permit`` when the catalogue has one whose definition has the
 same acceptance → split → branches → join shape) with everything a real case leaves behind: the workflow instance,
 its branches, tasks, events, requests, pending timers, the materials row, licences of approved cases, notifications
-and access records. The state mix follows a live system: about 70 % approved, 5 % refused and 25 % still running,
-the running ones biased so that the market agency holds most open tasks (100,000+ at the default volume).
+and access records; the supervision figures' handling tallies are added to, as the engine does. The state mix
+follows a live system: about 70 % approved, 5 % refused and 25 % still running, the running ones biased so that the
+market agency holds most open tasks (100,000+ at the default volume).
 
 Rows are written in bulk: PostgreSQL ``COPY ... FROM STDIN`` (psycopg 3), ``executemany`` in chunks on SQLite. Ids
 are assigned here, after the current maximum id (and the sequence's last value), and the sequences are moved past
@@ -257,14 +258,14 @@ class _Writer:
             self.thread = threading.Thread(target=self._run, name="gen-data-writer", daemon=True)
             self.thread.start()
 
-    def put(self, rows, counters, last_ids, units: int) -> None:
+    def put(self, rows, counters, tallies, last_ids, units: int) -> None:
         if not self.threaded:
-            self._write(rows, counters, last_ids, units)
+            self._write(rows, counters, tallies, last_ids, units)
             return
         while True:
             self._raise()
             try:
-                self.queue.put((rows, counters, last_ids, units), timeout=1)
+                self.queue.put((rows, counters, tallies, last_ids, units), timeout=1)
                 return
             except queue.Full:
                 continue
@@ -290,7 +291,7 @@ class _Writer:
                 except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                     self.error = exc
 
-    def _write(self, rows, counters, last_ids, units) -> None:
+    def _write(self, rows, counters, tallies, last_ids, units) -> None:
         generator = self.generator
         with generator.database.transaction() as session:
             generator.sink.write(session, rows)
@@ -307,6 +308,18 @@ class _Writer:
                 bigger = func.greatest if generator.database.is_postgresql else func.max
                 session.execute(statement.on_conflict_do_update(
                     index_elements=["name"], set_={"value": bigger(Counter.value, statement.excluded.value)}))
+            if tallies:
+                # The supervision figures' handling tallies, added to as the engine does when it decides a branch.
+                from workflows.models import HandlingTally
+
+                dialect_insert = pg_insert if generator.database.is_postgresql else sqlite_insert
+                statement = dialect_insert(HandlingTally).values([
+                    {"agency_code": agency, "handling_days": days, "decided": decided, "on_time": on_time}
+                    for (agency, days), (decided, on_time) in sorted(tallies.items())])
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["agency_code", "handling_days"],
+                    set_={"decided": HandlingTally.decided + statement.excluded.decided,
+                          "on_time": HandlingTally.on_time + statement.excluded.on_time}))
         for table, batch in rows.items():
             generator.counts[table] += len(batch)
         self.written += units
@@ -376,6 +389,7 @@ class _Generator:
         self.next_id: dict[str, int] = {}
         self.counters: dict[str, int] = {}
         self.dirty_counters: set[str] = set()
+        self.tallies: dict[tuple[str, int], list[int]] = {}  # (agency, handling days) -> [decided, on time]
         self.reported = 0
         self.json_cache: dict = {}
 
@@ -471,7 +485,8 @@ class _Generator:
     def _submit(self, rows: dict[str, list[tuple]], units: int) -> None:
         counters = {name: self.counters[name] for name in self.dirty_counters}
         self.dirty_counters.clear()
-        self.writer.put(rows, counters, {table: self.next_id[table] - 1 for table in rows}, units)
+        tallies, self.tallies = self.tallies, {}
+        self.writer.put(rows, counters, tallies, {table: self.next_id[table] - 1 for table in rows}, units)
         self.report_progress()
 
     def report_progress(self) -> None:
@@ -764,6 +779,9 @@ class _Generator:
             decided_at = max(plan.get("at") or self.moment(decided), accept_at + dt.timedelta(minutes=2))
             decided_by = completed_by = rng.choice(clerks)
             handling, on_time = plan["handling"], decided <= due
+            tally = self.tallies.setdefault((node.agency, handling), [0, 0])
+            tally[0] += 1
+            tally[1] += on_time
             opinion = rng.choice(REFUSALS) if state == "rejected" else rng.choice(APPROVAL_OPINIONS)
             task_state, outcome, completed_at = "completed", "approve" if state == "approved" else "reject", decided_at
             events.append([decided_at, decided_by, f"task_{outcome}", node.id,

@@ -24,7 +24,7 @@ from services.identity.identifiers import (
 from services.identity.models import Account, Enterprise, Role
 from services.licences.models import Licence
 from services.notifications.models import Notification
-from workflows.models import Branch, Event, Task, WorkflowInstance
+from workflows.models import Branch, Event, HandlingTally, Task, WorkflowInstance
 from workflows.states import BranchState, InstanceState, TaskState
 
 TODAY = dt.date.today()
@@ -34,6 +34,8 @@ TODAY = dt.date.today()
 def generated(database, db):
     """200 cases over 60 residents and 15 enterprises, inside the test's transaction."""
     last_account = db.scalar(select(func.max(Account.id))) or 0
+    tallies_before.clear()
+    tallies_before.update(tallies(db))
     # End the session's savepoint first: a request closing the session would otherwise roll the data back with it.
     db.commit()
     calls = []
@@ -41,6 +43,17 @@ def generated(database, db):
                       chunk=64)
     db.expire_all()
     return result, last_account, calls
+
+
+tallies_before: dict = {}
+
+
+def tallies(db) -> Counter:
+    found = Counter()
+    for row in db.scalars(select(HandlingTally)):
+        found[(row.agency_code, row.handling_days, "decided")] = row.decided
+        found[(row.agency_code, row.handling_days, "on_time")] = row.on_time
+    return found
 
 
 def generated_residents(db, after: int) -> list[Account]:
@@ -132,6 +145,19 @@ def test_state_mix_and_consistency(db, generated):
     market_open = db.scalar(select(func.count()).select_from(Task).where(Task.agency_code == "market",
                                                                          Task.state == TaskState.OPEN))
     assert market_open >= 0.5 * reviewing > 0
+
+
+def test_handling_tallies_count_the_generated_decisions(db, generated):
+    expected = Counter()
+    for agency, days, on_time in db.execute(
+            select(Branch.agency_code, Branch.handling_days, Branch.on_time)
+            .join(Application, Application.workflow_instance_id == Branch.instance_id)
+            .where(Application.submission_token.like("gen%"), Branch.handling_days.is_not(None))):
+        expected[(agency, days, "decided")] += 1
+        expected[(agency, days, "on_time")] += bool(on_time)
+    added = tallies(db)
+    added.subtract(tallies_before)
+    assert +added == +expected and sum(expected.values()) > 0
 
 
 def test_every_foreign_key_holds(db, generated):
