@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, request, session, url_for
 
@@ -39,6 +40,16 @@ def init_security(app) -> None:
     @app.context_processor
     def account_in_templates():
         return {"current_account": g.get("account")}
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: an attacker's link must not bounce a reader to another site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def sign_in(account: Account) -> None:

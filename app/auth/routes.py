@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from wtforms import EmailField, PasswordField
 from wtforms.validators import Regexp
@@ -11,7 +9,7 @@ from wtforms.validators import Regexp
 from app import db_session
 from app.forms import BaseForm, max_length, required
 from app.i18n import _, _l
-from app.security import current_account, home_for, sign_in, sign_out
+from app.security import current_account, home_for, safe_next, sign_in, sign_out
 from services.identity.service import authenticate
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -27,16 +25,6 @@ class SignInForm(BaseForm):
     password = PasswordField(_l("Password"), validators=[required(_l("Enter your password.")), max_length(200)])
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: an attacker's link must not bounce a fresh sign-in to another site."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
 def sign_in_page():
     form = SignInForm()
@@ -44,7 +32,7 @@ def sign_in_page():
         account = authenticate(db_session(), form.email.data, form.password.data)
         if account is not None:
             sign_in(account)
-            return redirect(_safe_next(request.args.get("next")) or home_for(account))
+            return redirect(safe_next(request.args.get("next")) or home_for(account))
         form.email.errors.append(_("The email address or password is not correct. Check them and try again."))
     return render_template("auth/sign_in.html", form=form), (400 if form.errors else 200)
 

@@ -16,6 +16,7 @@ from app import db_session
 from app.i18n import DISPLAY_COOKIE, LANGUAGE_COOKIE, _
 from app.public.forms import EXAMPLE_NUMBER, VerifyForm, licence_number_problem
 from app.ratelimit import rate_limited
+from app.security import safe_next
 from services.catalogue.models import Agency
 from services.identity.identifiers import InvalidIdentifier, validate_licence_number
 from services.licences.credentials import effective_status, issuer_url, jwks, public_holder, verification_facts
@@ -31,27 +32,23 @@ def home():
     return render_template("public/home.html")
 
 
+def _back_with_cookie(name: str, value: str, allowed) -> object:
+    """Redirect back to the page the reader came from (same site only), remembering their choice for a year."""
+    response = redirect(safe_next(request.args.get("next")) or url_for("public.home"))
+    if value in allowed:
+        response.set_cookie(name, value, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
 @bp.route("/language/<code>")
 def set_language(code: str):
-    target = request.args.get("next") or url_for("public.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.home")
-    response = redirect(target)
-    if code in current_app.config["LANGUAGES"]:
-        response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
-    return response
+    return _back_with_cookie(LANGUAGE_COOKIE, code, current_app.config["LANGUAGES"])
 
 
 @bp.route("/display/<mode>")
 def set_display(mode: str):
     """Elderly-friendly large text and high contrast (适老化), kept in a cookie; no pop-ups, no scripts."""
-    target = request.args.get("next") or url_for("public.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.home")
-    response = redirect(target)
-    if mode in ("large", "standard"):
-        response.set_cookie(DISPLAY_COOKIE, mode, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
-    return response
+    return _back_with_cookie(DISPLAY_COOKIE, mode, ("large", "standard"))
 
 
 def _no_cache(response):
