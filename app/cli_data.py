@@ -17,7 +17,9 @@ def register_data_commands(app) -> None:
     @click.option("--enterprises", default=50_000, show_default=True, type=click.IntRange(min=0),
                   help="Enterprises to add; their legal representatives are among the new residents.")
     @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the random choices.")
-    def gen_data(applications, residents, enterprises, seed):
+    @click.option("--vacuum/--no-vacuum", default=True, show_default=True,
+                  help="End with VACUUM (ANALYZE) on PostgreSQL, as autovacuum would; otherwise only ANALYZE.")
+    def gen_data(applications, residents, enterprises, seed, vacuum):
         """Fill the database with benchmark data (adds to what is there; never run it on a production database)."""
         from services.datagen import generate, total_work
 
@@ -29,7 +31,7 @@ def register_data_commands(app) -> None:
         total = total_work(applications=applications, residents=residents, enterprises=enterprises)
         with click.progressbar(length=total, label="Generating", show_eta=True, show_pos=True) as bar:
             result = generate(database, applications=applications, residents=residents, enterprises=enterprises,
-                              seed=seed, progress=bar.update)
+                              seed=seed, progress=bar.update, vacuum=vacuum)
         for note in result.notes:
             click.echo(f"Note: {note}")
         width = max(len(name) for name in result.counts)

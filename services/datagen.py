@@ -356,12 +356,14 @@ def total_work(*, applications: int, residents: int, enterprises: int) -> int:
 
 def generate(database: Database, *, applications: int = 1_000_000, residents: int = 200_000,
              enterprises: int = 50_000, seed: int = 1, progress: Callable[[int], None] | None = None,
-             today: dt.date | None = None, chunk: int = CHUNK) -> Result:
+             today: dt.date | None = None, chunk: int = CHUNK, vacuum: bool = False) -> Result:
     """Add realistic data: ``residents`` people, ``enterprises`` with legal representatives among them, clerks, and
     ``applications`` cases with their whole history. Returns the row counts written and the seconds it took.
 
     ``progress`` is called with increments of written residents, enterprises and applications (their sum is
-    ``total_work``)."""
+    ``total_work``). ``vacuum`` ends with ``VACUUM (ANALYZE)`` on PostgreSQL (visibility map and hint bits as a
+    database that autovacuum looks after would have them; it needs a connection of its own, so not in tests);
+    otherwise the tables are only analysed."""
     started = time.perf_counter()
     generator = _Generator(database, seed=seed, today=today or dt.date.today(), progress=progress or (lambda n: None))
     generator.prepare()
@@ -372,7 +374,7 @@ def generate(database: Database, *, applications: int = 1_000_000, residents: in
     finally:
         generator.writer.close()
     generator.report_progress()
-    generator.finish()
+    generator.finish(vacuum=vacuum)
     return Result(counts=dict(generator.counts), seconds=time.perf_counter() - started, notes=generator.notes)
 
 
@@ -883,8 +885,14 @@ class _Generator:
 
     # -- the end -----------------------------------------------------------------------------------------------
 
-    def finish(self) -> None:
+    def finish(self, vacuum: bool = False) -> None:
         """Fresh planner statistics (in the caller's connection, so that tests bound to one connection work)."""
+        if vacuum and self.database.is_postgresql:
+            with self.database.engine.connect() as connection:
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+                for table in (*TABLES, "counters", "wf_handling_tallies"):
+                    connection.execute(text(f"VACUUM (ANALYZE) {table}"))
+            return
         with self.database.transaction() as session:
             if self.database.is_postgresql:
                 for table in TABLES:

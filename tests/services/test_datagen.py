@@ -224,7 +224,7 @@ def test_pages_render_for_generated_people(app, client, db, generated):
 def test_gen_data_command(app, db):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["gen-data", "--applications", "12", "--residents", "5", "--enterprises", "2",
-                                 "--seed", "3"])
+                                 "--seed", "3", "--no-vacuum"])
     assert result.exit_code == 0, result.output
     assert re.search(r"applications\s+12\b", result.output) and "Added" in result.output
     refused = runner.invoke(args=["gen-data", "--applications", "5", "--residents", "0", "--enterprises", "0"])
