@@ -17,10 +17,12 @@ by a ``before_cursor_execute`` listener on the app's engine), sql_ms_mean (time 
 Python), client_cpu_ms_mean (this process's CPU time per request: when the wall time is much larger than SQL + CPU,
 the process was waiting for a core), statuses, target_p95_ms, meets_target.
 
-Part 2, throughput (skip with --no-throughput). gunicorn serves ``wsgi:app`` with 2 workers on 127.0.0.1 against the
-bench database, and separately ``bench/plain_app.py`` (the same layout, no query); wrk (or Python threads when wrk is
-missing) loads each page for --duration seconds with --connections concurrent connections, every request with the
-session cookie of one of the sampled users. One JSON line per page with rps and the ratio to the plain page.
+Part 2, throughput (skip with --no-throughput). For each page a fresh gunicorn serves ``wsgi:app`` with 2 workers on
+127.0.0.1 against the bench database (fresh, so that a slow page's queued requests do not spill into the next page's
+run); the baseline is ``bench/plain_app.py`` (the same app and layout, one page without a query). wrk (or Python
+threads when wrk is missing) loads each page for --duration seconds with --connections concurrent connections, every
+request with the signed session cookie of one of the sampled users. One JSON line per page with rps, wrk's latency
+percentiles and the ratio to the plain page.
 
 Usage:
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/onewindow_pages python bench/portal_bench.py
