@@ -39,6 +39,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=config.INSTANCE_DIR, instance_relative_config=False)
     app.config.from_object(config)
     app.config.update(config.as_dict())
+    if config.TRUSTED_PROXIES:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.TRUSTED_PROXIES, x_proto=config.TRUSTED_PROXIES,
+                                x_host=config.TRUSTED_PROXIES)
 
     database = Database(app.config["DATABASE_URL"])
     app.extensions["onewindow_db"] = database

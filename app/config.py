@@ -37,9 +37,18 @@ class BaseConfig:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX", "")
         self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+        # How many reverse proxies (nginx, a load balancer) stand in front of gunicorn. Their X-Forwarded-For is
+        # trusted that many hops deep, so that the rate limiter sees the client's address, not the proxy's.
+        self.TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
         for key, value in overrides.items():
             setattr(self, key, value)
         self.DATABASE_URL_GIVEN = bool(self.DATABASE_URL)
+        try:
+            self.TRUSTED_PROXIES = int(self.TRUSTED_PROXIES)
+        except (TypeError, ValueError):
+            raise ConfigError("TRUSTED_PROXIES must be a whole number (proxies in front of the app)") from None
+        if not 0 <= self.TRUSTED_PROXIES <= 5:
+            raise ConfigError("TRUSTED_PROXIES must be between 0 and 5")
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{Path(self.INSTANCE_DIR) / 'onewindow.db'}"
         for name in ("UPLOAD_DIR", "KEY_DIR"):

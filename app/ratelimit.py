@@ -3,8 +3,9 @@
 Public verification needs no sign-in, so it is what a scraper would hammer. A fixed window is crude (a client can
 make twice the limit across a window boundary) but needs one INCR per request and no new dependency.
 
-Behind a reverse proxy ``request.remote_addr`` is the proxy's address unless the deployment wraps the app in
-werkzeug's ``ProxyFix``; every client would then share one budget.
+Behind a reverse proxy ``request.remote_addr`` would be the proxy's address and every client would share one budget:
+set ``TRUSTED_PROXIES`` to the number of proxies in front of the app and ``create_app`` wraps it in werkzeug's
+``ProxyFix``.
 """
 
 from __future__ import annotations

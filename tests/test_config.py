@@ -46,3 +46,24 @@ def test_production_needs_postgresql_and_redis(monkeypatch):
 def test_unknown_environment_name_is_refused():
     with pytest.raises(ConfigError):
         load_config("staging-ish")
+
+
+@pytest.mark.parametrize("value", ["one", "-1", "9"])
+def test_trusted_proxies_must_be_a_small_whole_number(monkeypatch, value):
+    monkeypatch.setenv("TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        load_config("development")
+
+
+@pytest.mark.parametrize(("proxies", "seen"), [(0, "10.0.0.9"), (1, "203.0.113.7")])
+def test_the_client_address_comes_from_trusted_proxies_only(tmp_path, proxies, seen):
+    from flask import request
+
+    from app import create_app
+
+    app = create_app("test", INSTANCE_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}",
+                     TRUSTED_PROXIES=proxies)
+    app.add_url_rule("/_address", "address", lambda: request.remote_addr)
+    response = app.test_client().get("/_address", headers={"X-Forwarded-For": "203.0.113.7"},
+                                     environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert response.get_data(as_text=True) == seen
