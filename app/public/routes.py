@@ -2,7 +2,7 @@
 
 Verification needs no sign-in and is rate-limited per client address. It shows only what the public may know: a
 resident holder's name and identity number partly masked. Nothing is cached, so a suspension or revocation shows on
-the next look-up.
+the next look-up. A holder's share link (``/shared/<token>``) opens the same verification page while it is active.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from app.security import safe_next
 from services.catalogue.models import Agency
 from services.identity.identifiers import InvalidIdentifier, validate_licence_number
 from services.licences.credentials import effective_status, issuer_url, jwks, public_holder, verification_facts
-from services.licences.models import Licence
+from services.licences.models import Licence, LicenceStatus
 from services.licences.qr import qr_png_data_uri
-from services.licences.service import licence_by_number
+from services.licences.service import licence_by_number, superseding
+from services.licences.sharing import open_share_link
 
 bp = Blueprint("public", __name__)
 
@@ -66,19 +67,35 @@ def _lookup(number: str) -> tuple[Licence | None, str, str | None]:
     return licence_by_number(db_session(), number), number, None
 
 
-def _not_found_page(number: str, problem: str | None):
+def _licence_or_404(number: str, *, as_json: bool = False):
+    """``(licence, None)`` for a licence that exists, else ``(None, 404 response)`` as a page or as JSON, saying
+    whether the number is malformed (and how) or was never issued."""
+    licence, number, problem = _lookup(number)
+    if licence is not None:
+        return licence, None
+    if as_json:
+        message = (licence_number_problem(number, problem) if problem else
+                   _("No licence with the number %(number)s was issued through OneWindow.", number=number))
+        response = jsonify(error="invalid_number" if problem else "not_found", problem=problem, number=number,
+                           message=message)
+        response.status_code = 404
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return None, _no_cache(response)
     message = (licence_number_problem(number, problem) if problem else
                _("No licence with the number %(number)s was issued through OneWindow. Check the number and try "
                  "again.", number=number))
-    return _no_cache(current_app.make_response((render_template(
+    return None, _no_cache(current_app.make_response((render_template(
         "public/verify.html", licence=None, number=number, message=message), 404)))
 
 
 def _licence_context(licence: Licence) -> dict:
     holder_name, holder_identifier = public_holder(licence)
+    session = db_session()
     return {"licence": licence, "number": licence.number, "status": effective_status(licence),
             "holder_name": holder_name, "holder_identifier": holder_identifier,
-            "is_enterprise": licence.holder_enterprise_id is not None}
+            "is_enterprise": licence.holder_enterprise_id is not None,
+            "superseded_by": superseding(session, licence) if licence.status == LicenceStatus.SUPERSEDED else None,
+            "supersedes": session.get(Licence, licence.supersedes_id) if licence.supersedes_id else None}
 
 
 @bp.route("/verify")
@@ -97,9 +114,9 @@ def verify_form():
 @rate_limited("verify")
 def verify(number: str):
     """Public verification by number (the QR code points here): status and facts, holder partly masked."""
-    licence, number, problem = _lookup(number)
-    if licence is None:
-        return _not_found_page(number, problem)
+    licence, not_found = _licence_or_404(number)
+    if not_found:
+        return not_found
     return _no_cache(current_app.make_response(render_template("public/verify.html", **_licence_context(licence))))
 
 
@@ -107,9 +124,9 @@ def verify(number: str):
 @rate_limited("verify")
 def licence_page(number: str):
     """The accessible HTML rendering of the licence: the facts of the PDF, as a web page."""
-    licence, number, problem = _lookup(number)
-    if licence is None:
-        return _not_found_page(number, problem)
+    licence, not_found = _licence_or_404(number)
+    if not_found:
+        return not_found
     verify_url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/verify/{licence.number}"
     return _no_cache(current_app.make_response(render_template(
         "public/licence.html", verify_url=verify_url, qr_data_uri=qr_png_data_uri(verify_url),
@@ -120,17 +137,34 @@ def licence_page(number: str):
 @rate_limited("verify", json=True)
 def verify_json(number: str):
     """The facts of the verification page as JSON, with the licence's Verifiable Credential (a compact JWS)."""
-    licence, number, problem = _lookup(number)
-    if licence is None:
-        message = (licence_number_problem(number, problem) if problem else
-                   _("No licence with the number %(number)s was issued through OneWindow.", number=number))
-        response = jsonify(error="invalid_number" if problem else "not_found", problem=problem, number=number,
-                           message=message)
-        response.status_code = 404
-    else:
-        response = jsonify(verification_facts(licence, current_app.config["PUBLIC_URL"]))
+    licence, not_found = _licence_or_404(number, as_json=True)
+    if not_found:
+        return not_found
+    facts = verification_facts(licence, current_app.config["PUBLIC_URL"])
+    superseded_by = superseding(db_session(), licence) if licence.status == LicenceStatus.SUPERSEDED else None
+    facts["superseded_by"] = superseded_by.number if superseded_by else None
+    facts["supersedes"] = licence.supersedes.number if licence.supersedes_id else None
+    response = jsonify(facts)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return _no_cache(response)
+
+
+@bp.route("/shared/<token>")
+@rate_limited("verify")
+def shared(token: str):
+    """A holder's share link: the licence's verification page while the link is active, its opening logged."""
+    link = open_share_link(db_session(), token[:200], user_agent=request.headers.get("User-Agent", ""),
+                           remote_addr=request.remote_addr)
+    if link is None:
+        response = current_app.make_response((render_template("public/shared_gone.html"), 404))
+    else:
+        response = current_app.make_response(render_template(
+            "public/verify.html", shared_until=link.expires_at, **_licence_context(link.licence)))
+    # The token is the whole secret: never cached, never sent on as a Referer, never indexed.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @bp.route("/.well-known/jwks.json")

@@ -33,8 +33,22 @@ def redispatch_outbox(lease_seconds: int | None = None) -> int:
                     force=True)
 
 
+def sweep_licences(today: str | None = None) -> dict:
+    """Mark licences past their last day expired and send the 30-day renewal reminders (each once per licence)."""
+    from services.licences.lifecycle import expire_due_licences, send_renewal_reminders
+
+    day = dt.date.fromisoformat(today) if today else None
+    with runtime.current().db.transaction() as session:
+        expired = expire_due_licences(session, day)
+        reminded = send_renewal_reminders(session, day)
+    return {"expired": expired, "reminded": reminded}
+
+
 # (function, queue, interval in seconds)
 PERIODIC = [
     (sweep_timers, queues.DEFAULT, 300),
     (redispatch_outbox, queues.DEFAULT, 60),
+    # Licence dates are whole days: hourly is soon enough after midnight, and a sweep with nothing due is one
+    # indexed query (ix_licences_status_valid_until).
+    (sweep_licences, queues.DEFAULT, 3600),
 ]

@@ -17,13 +17,18 @@ from services.jobs.models import OutboxJob
 
 log = logging.getLogger(__name__)
 JOBS: dict[str, Callable] = {}
+# Steps run before a job's transaction, in transactions of their own: ``fn(database, settings, **args)``.
+BEFORE: dict[str, Callable] = {}
 
 
-def job(name: str):
-    """Register ``fn(session, settings, **args)`` as the job called ``name``."""
+def job(name: str, before: Callable | None = None):
+    """Register ``fn(session, settings, **args)`` as the job called ``name``; ``before``, if given, runs first with
+    the database (not a session), for work that must commit on its own (see services.licences.jobs)."""
 
     def register(fn):
         JOBS[name] = fn
+        if before is not None:
+            BEFORE[name] = before
         return fn
 
     return register
@@ -40,6 +45,13 @@ def run_outbox_job(outbox_id: int) -> str:
                 row = session.get(OutboxJob, outbox_id)
                 if row is None:
                     return "missing"
+                if row.done_at is not None:
+                    return "already done"
+                name, args = row.name, dict(row.args)
+            if name in BEFORE:
+                BEFORE[name](rt.db, rt.settings, **args)
+            with rt.db.transaction() as session:
+                row = session.get(OutboxJob, outbox_id)
                 if row.done_at is not None:
                     return "already done"
                 JOBS[row.name](session, rt.settings, **row.args)

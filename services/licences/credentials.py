@@ -173,6 +173,14 @@ def _public_jwk(public_key) -> dict:
     return {**key.as_dict(private=False), "kid": key.thumbprint(), "use": "sig", "alg": ALGORITHM}
 
 
+def key_id_of(key_path: Path) -> str:
+    """The ``kid`` (RFC 7638 thumbprint) of the EC key at ``key_path`` (a private key or a certificate)."""
+    data = Path(key_path).read_bytes()
+    if b"BEGIN CERTIFICATE" in data:
+        return _public_jwk(x509.load_pem_x509_certificate(data).public_key())["kid"]
+    return ECKey.import_key(data).thumbprint()
+
+
 def sign_credential(credential: dict, key_path: Path) -> str:
     """Sign ``credential`` with the EC P-256 private key at ``key_path``; return the compact JWS."""
     key = ECKey.import_key(Path(key_path).read_bytes())

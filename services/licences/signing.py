@@ -77,6 +77,58 @@ def ensure_agency_key(key_dir: Path, agency_code: str, agency_name: str) -> tupl
     return key_path, cert_path
 
 
+def rotate_agency_key(key_dir: Path, agency_code: str, agency_name: str,
+                      now: dt.datetime | None = None) -> tuple[Path, Path, Path | None]:
+    """Give the agency a new signing key and certificate; return ``(key_path, cert_path, archived_cert_path)``.
+
+    The current certificate is kept as ``<agency_code>.<UTC timestamp>.cert.pem`` (it is what validates the PDFs
+    and credentials it signed: the JWKS publishes every certificate in ``key_dir``), and the retired private key
+    is overwritten by the new one: nothing can sign with it any more. New licences are signed with the new key from
+    the next issuance on. Runs under the same lock as first-use generation.
+    """
+    key_dir = Path(key_dir)
+    key_path, cert_path = _key_paths(key_dir, agency_code)
+    key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    archived = None
+    with _exclusive_lock(key_dir / f"{agency_code}.lock"):
+        if cert_path.is_file():
+            archived = key_dir / f"{agency_code}.{stamp}.cert.pem"
+            _atomic_write(archived, cert_path.read_bytes(), 0o644)
+        key, cert = _generate(agency_name)
+        _atomic_write(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()), 0o600)
+        _atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    _log.info("rotated the signing key of %s; the old certificate is kept as %s", agency_code, archived)
+    return key_path, cert_path, archived
+
+
+def agency_certificates(key_dir: Path, agency_code: str) -> list[Path]:
+    """The agency's certificates: the current one first, then the archived ones, newest first."""
+    key_dir = Path(key_dir)
+    _key_path, current = _key_paths(key_dir, agency_code)
+    archived = sorted(key_dir.glob(f"{agency_code}.*.cert.pem"), reverse=True) if key_dir.is_dir() else []
+    return ([current] if current.is_file() else []) + [path for path in archived if path != current]
+
+
+def validate_licence_signature(pdf: bytes, key_dir: Path, agency_code: str, key_id: str | None = None) -> dict:
+    """Validate a licence PDF against its agency's certificates, current or archived (see :func:`validate_signature`
+    for the result). ``key_id`` (the licence's ``key_id``) picks the certificate at once; without it each is tried."""
+    from services.licences.credentials import key_id_of
+
+    candidates = agency_certificates(key_dir, agency_code)
+    if key_id:
+        chosen = [path for path in candidates if key_id_of(path) == key_id]
+        candidates = chosen or candidates
+    result = {"intact": False, "valid": False, "trusted": False, "signer": "", "covers_whole_file": False,
+              "error": f"no certificate of {agency_code} in {key_dir}"}
+    for cert_path in candidates:
+        result = validate_signature(pdf, cert_path)
+        if result["valid"] and result["trusted"]:
+            return {**result, "certificate": cert_path.name}
+    return result
+
+
 @contextlib.contextmanager
 def _exclusive_lock(path: Path):
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -148,6 +200,12 @@ def _load_signer(key_path: str, cert_path: str, key_mtime: int, cert_mtime: int)
     signer = signers.SimpleSigner.load(key_path, cert_path)
     if signer is None:
         raise ValueError(f"cannot load a signing key from {key_path} and certificate {cert_path}")
+    # Read between the two file replacements of a key rotation, the pair would not match and every signature
+    # would fail validation: refuse, and let the job's retry pick up the finished pair.
+    key = serialization.load_pem_private_key(Path(key_path).read_bytes(), password=None)
+    cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    if key.public_key().public_numbers() != cert.public_key().public_numbers():
+        raise ValueError(f"the signing key {key_path} does not match the certificate {cert_path}")
     return signer
 
 

@@ -10,7 +10,12 @@ from services.db import utcnow
 from services.notifications.models import Notification
 
 KINDS = {"case_submitted", "case_in_review", "case_approved", "case_rejected", "case_withdrawn", "licence_issued",
-         "supplement_requested", "paused", "extension_granted", "deadline_warning", "overdue", "joint_overdue"}
+         "supplement_requested", "paused", "extension_granted", "deadline_warning", "overdue", "joint_overdue",
+         # the licence lifecycle (services.licences.lifecycle)
+         "licence_suspended", "licence_reinstated", "licence_revoked", "licence_expired", "licence_renewal_due",
+         "licence_superseded",
+         # the agency lead moved a clerk's task (services.applications.queues; shown on the clerk's queue page)
+         "task_reassigned"}
 
 
 def notify(session: Session, account_id: int, kind: str, **params) -> Notification:

@@ -30,7 +30,7 @@ from services.jobs import outbox
 from services.jobs.connection import redis_connection
 from services.jobs.models import OutboxJob
 from services.jobs.periodic import redispatch_outbox
-from services.licences.models import Licence
+from services.licences.models import Licence, LicenceNumberReservation
 from tests.workflows.test_concurrency import Ledger, approved_restaurant_case
 
 pytestmark = pytest.mark.postgres
@@ -128,12 +128,15 @@ def process_groups_of_session(session_id: int) -> set[int]:
     return groups
 
 
-def running_backends(engine, tag: str, *, writing: bool = False) -> list[int]:
-    """PostgreSQL backends of the worker tagged ``tag``; with ``writing``, only those inside a transaction that has
-    written something (the job has taken its licence serial number and renders the PDF next)."""
+def running_backends(engine, tag: str, *, rendering: bool = False) -> list[int]:
+    """PostgreSQL backends of the worker tagged ``tag``; with ``rendering``, only those inside a transaction while
+    a reserved licence number has no licence yet (the job has reserved its number in a transaction of its own and now
+    renders and signs the PDF inside the job's transaction)."""
     query = "SELECT pid FROM pg_stat_activity WHERE application_name = :tag"
-    if writing:
-        query += " AND backend_xid IS NOT NULL AND state <> 'idle'"
+    if rendering:
+        query += (" AND xact_start IS NOT NULL AND state <> 'idle' AND EXISTS (SELECT 1 FROM"
+                  " licence_number_reservations r WHERE NOT EXISTS (SELECT 1 FROM licences l"
+                  " WHERE l.branch_id = r.branch_id))")
     with engine.connect() as conn:
         return list(conn.execute(text(query), {"tag": tag}).scalars())
 
@@ -225,7 +228,7 @@ def crash_and_restart(app, ledger, database, workers: Workers, outbox_ids: set[i
     for attempt in range(len(pending)):
         tag = f"ow-crash-{os.getpid()}-{attempt}"
         worker = workers.start(tag)
-        writing = wait_for(lambda tag=tag: running_backends(ledger.engine, tag, writing=True), WORKER_TIMEOUT)
+        writing = wait_for(lambda tag=tag: running_backends(ledger.engine, tag, rendering=True), WORKER_TIMEOUT)
         started = started_job_ids(app)
         workers.kill(worker)
         assert writing, f"the worker never got into a job:\n{workers.log_of(worker)}"
@@ -247,8 +250,12 @@ def crash_and_restart(app, ledger, database, workers: Workers, outbox_ids: set[i
         counters = dict(session.execute(select(Counter.name, Counter.value)).all())
     year = dt.date.today().year  # licence numbers count per agency and year
     killed_counter = f"licence:{agency_of[jobs[crashed]]}:{year}"
-    # The serial number the killed job had taken went with its transaction.
-    assert counters.get(killed_counter) == ledger.counters.get(killed_counter)
+    # The killed job's number was reserved (and committed) before its transaction; the rerun uses that number.
+    assert counters.get(killed_counter) == ledger.counters.get(killed_counter, 0) + 1
+    with ledger.Session() as session:
+        reserved = session.scalar(select(LicenceNumberReservation.number).where(
+            LicenceNumberReservation.branch_id == jobs[crashed]))
+    assert reserved is not None
 
     # The sweep re-sends whatever is not done (lease 0: at once) and a fresh worker drains the queues.
     with app.app_context():
@@ -270,6 +277,7 @@ def crash_and_restart(app, ledger, database, workers: Workers, outbox_ids: set[i
         licences = session.scalars(select(Licence).where(Licence.application_id == application_id)).all()
         assert sorted(agency_of[lic.branch_id] for lic in licences) == granting, workers.log_of(restarted)
         assert len({lic.number for lic in licences}) == len(licences)
+        assert {lic.number for lic in licences if lic.branch_id == jobs[crashed]} == {reserved}
         counters = dict(session.execute(select(Counter.name, Counter.value)).all())
     for agency in granting:  # one serial number per licence: nothing was issued twice
         name = f"licence:{agency}:{year}"
