@@ -61,10 +61,36 @@ EVENT_KIND = {
     "joint_overdue": _l("Over the joint time limit"),
     "chose": _l("Route chosen"),
     "migrated": _l("Moved to a new version of the procedure"),
+    "task_reassigned": _l("Task handed to another clerk by the agency lead"),
 }
 
 
+def licence_notification_text(kind: str, params: dict) -> str | None:
+    number = params.get("number", "")
+    if kind == "licence_suspended":
+        return _("Licence %(number)s was suspended by the issuing agency. Reason: %(reason)s", number=number,
+                 reason=params.get("reason", ""))
+    if kind == "licence_reinstated":
+        return _("Licence %(number)s is valid again: the issuing agency lifted the suspension.", number=number)
+    if kind == "licence_revoked":
+        return _("Licence %(number)s was revoked by the issuing agency. Reason: %(reason)s. You may apply for "
+                 "administrative reconsideration or bring an administrative lawsuit.", number=number,
+                 reason=params.get("reason", ""))
+    if kind == "licence_expired":
+        return _("Licence %(number)s expired on %(date)s.", number=number, date=params.get("valid_until", ""))
+    if kind == "licence_renewal_due":
+        return _("Licence %(number)s expires on %(date)s. Apply for renewal at least 30 days before it expires.",
+                 number=number, date=params.get("valid_until", ""))
+    if kind == "licence_superseded":
+        return _("Licence %(number)s was replaced by licence %(new_number)s.", number=number,
+                 new_number=params.get("new_number", ""))
+    return None
+
+
 def notification_text(kind: str, params: dict) -> str:
+    licence_text = licence_notification_text(kind, params)
+    if licence_text is not None:
+        return licence_text
     reference = params.get("reference", "")
     texts = {
         "case_submitted": _("We received your application %(reference)s.", reference=reference),

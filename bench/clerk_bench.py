@@ -9,6 +9,8 @@ time. Pages:
                          deepest of the generated data: 100,000+ open tasks) at depth k (default pages 1, 100, 1000),
                          each request by a random market clerk; the cursor is the keyset one the page's "Next page"
                          link carries, computed once by the service (``queue_page``)
+    tab_<tab>_p<k>       /work/?queue=<tab>&after=<cursor of page k> for the other tabs (waiting_applicant, paused,
+                         due_soon, overdue of the market agency; acceptance of the lead window), pages --tab-depths
     queue_mine           /work/?queue=mine of a random market clerk
     case_view            /work/tasks/<id> of a random open market task, by a random market clerk (the GET also records
                          an access record and commits, as in production)
@@ -39,7 +41,7 @@ from sqlalchemy import select  # noqa: E402
 AGENCY = "market"
 
 
-def cursor_for_page(flask_app, clerk_id: int, page: int) -> str | None:
+def cursor_for_page(flask_app, clerk_id: int, page: int, queue: str = "unclaimed") -> str | None:
     """The ``after`` parameter of queue page ``page`` (1 = first page): the service's own keyset."""
     from services.applications.queues import PAGE_SIZE, QueueFilter, queue_page
     from services.applications.service import engine
@@ -50,7 +52,7 @@ def cursor_for_page(flask_app, clerk_id: int, page: int) -> str | None:
     database = flask_app.extensions["onewindow_db"]
     with database.transaction() as session:
         clerk = session.get(Account, clerk_id)
-        found = queue_page(session, clerk, QueueFilter(queue="unclaimed"), engine().calendar,
+        found = queue_page(session, clerk, QueueFilter(queue=queue), engine().calendar,
                            page_size=(page - 1) * PAGE_SIZE)
         if found.next_after is None:
             return ""
@@ -68,8 +70,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each page's slow SELECTs (stderr)")
     parser.add_argument("--explain-ms", type=float, default=5.0)
-    parser.add_argument("--pages", default="queue,mine,case_view,dashboard",
-                        help="which groups to run (queue, mine, case_view, dashboard)")
+    parser.add_argument("--pages", default="queue,tabs,mine,case_view,dashboard",
+                        help="which groups to run (queue, tabs, mine, case_view, dashboard)")
+    parser.add_argument("--tab-depths", default="1,100",
+                        help="pages of every other tab to time (tabs group; a depth past a tab's end is skipped)")
     args = parser.parse_args()
     if not args.database_url:
         parser.error("--database-url or DATABASE_URL is required")
@@ -88,6 +92,9 @@ def main() -> None:
         tasks = [r[0] for r in sample(session, """
             SELECT id FROM wf_tasks TABLESAMPLE SYSTEM (5) REPEATABLE (:seed)
             WHERE agency_code = :agency AND state = 'OPEN'""", n * 2, args.seed, agency=AGENCY, seed=args.seed)]
+        hub_clerks = [r[0] for r in sample(session, """
+            SELECT a.id FROM accounts a JOIN agencies g ON g.id = a.agency_id
+            WHERE a.role = 'CLERK' AND g.is_lead_window AND a.is_active""", 10_000, args.seed)]
         supervisors = {email: session.scalar(select(Account.id).where(Account.email == email))
                        for email in ("supervisor@demo.onewindow.test", "supervisor.market@demo.onewindow.test")}
     if not clerks or not tasks:
@@ -109,6 +116,20 @@ def main() -> None:
             url = "/work/?queue=unclaimed" + (f"&after={after}" if after else "")
             emit({"bench": "clerk", **timer.measure(f"queue_p{depth}", by_clerks(lambda i, u=url: u),
                                                      max_seconds=args.max_seconds, extra={"depth": depth})})
+    if "tabs" in groups:
+        # Every other tab of the market queue (and the lead window's acceptance tab), at each --tab-depths page.
+        tabs = [(tab, clerks) for tab in ("waiting_applicant", "paused", "due_soon", "overdue")]
+        tabs += [("acceptance", hub_clerks)] if hub_clerks else []
+        for tab, who in tabs:
+            for depth in (int(d) for d in args.tab_depths.split(",") if d.strip()):
+                after = cursor_for_page(flask_app, who[0], depth, queue=tab)
+                if after == "":
+                    log(f"the {tab} tab has fewer than {depth} pages; skipped")
+                    continue
+                url = f"/work/?queue={tab}" + (f"&after={after}" if after else "")
+                requests = [(rng.choice(who), url) for _ in range(n)]
+                emit({"bench": "clerk", **timer.measure(f"tab_{tab}_p{depth}", requests, max_seconds=args.max_seconds,
+                                                         extra={"depth": depth})})
     if "mine" in groups:
         emit({"bench": "clerk", **timer.measure("queue_mine", by_clerks(lambda i: "/work/?queue=mine"),
                                                  max_seconds=args.max_seconds)})

@@ -1,41 +1,81 @@
-"""Supervision figures: volumes, handling time, on-time rate and the early-warning board (e-supervision cards).
+"""Supervision figures: volumes, handling time, on-time rates and the early-warning board (e-supervision cards).
 
-Every figure is an aggregate: counts by the database over indexed columns, and handling time and on-time rates from
-tallies maintained as branches are decided (``wf_handling_tallies``), never by loading cases into Python. A supervisor
-of the lead window (the city's service-supervision office) sees every agency; an agency supervisor sees their own.
+Every figure comes from ``branch_tallies`` (services/applications/tallies.py), kept by the database as branches
+start, pause, resume, are decided or cancelled: one query over a few hundred rows per agency, whatever the number of
+cases. The warning cards are two index walks that stop after a page. Nothing loads cases into Python. A supervisor of
+the lead window (the city's service-supervision office) and an administrator see every agency; an agency supervisor
+sees their own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from services.applications.models import Application
-from services.catalogue.models import Agency
+from services.applications.tallies import branch_groups
+from services.catalogue.models import Agency, Matter
 from services.errors import PermissionDenied
 from services.identity.models import Account, Role
 from workflows.calendar import WorkingCalendar
-from workflows.models import Branch, HandlingTally, Request
-from workflows.states import BranchState, RequestKind, RequestState
+from workflows.models import Branch, Request
+from workflows.states import BranchState
 
-DECIDED = (BranchState.APPROVED, BranchState.REJECTED)
-PENDING = (BranchState.ACTIVE, BranchState.WAITING_APPLICANT, BranchState.PAUSED)
+DECIDED = {BranchState.APPROVED.name, BranchState.REJECTED.name}
+PENDING = {BranchState.ACTIVE.name, BranchState.WAITING_APPLICANT.name, BranchState.PAUSED.name}
+ACTIVE = BranchState.ACTIVE.name
 
 
 @dataclass
-class AgencyFigures:
-    agency: Agency
-    received: int
-    decided: int
-    pending: int
-    average_days: float | None
-    p90_days: int | None
-    on_time_rate: float | None  # share of decided branches decided by their due date
-    yellow: int  # 2 working days or fewer left
-    red: int  # over the time limit
+class Figures:
+    """The figures of one agency or one matter."""
+
+    received: int = 0
+    decided: int = 0
+    pending: int = 0
+    on_time: int = 0
+    yellow: int = 0  # active, 2 working days or fewer left
+    red: int = 0  # active, over the time limit
+    handling: dict[int, int] = field(default_factory=dict)  # working days -> branches decided after that many
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share of decided branches decided by their due date."""
+        return self.on_time / self.decided if self.decided else None
+
+    @property
+    def average_days(self) -> float | None:
+        total = sum(self.handling.values())
+        return round(sum(d * n for d, n in self.handling.items()) / total, 1) if total else None
+
+    @property
+    def p90_days(self) -> int | None:
+        """The 90th percentile of handling time (nearest rank): the fewest days within which 90 % of the decisions
+        were made."""
+        total = sum(self.handling.values())
+        if not total:
+            return None
+        rank, seen = math.ceil(0.9 * total), 0
+        for days in sorted(self.handling):
+            seen += self.handling[days]
+            if seen >= rank:
+                return days
+        return max(self.handling)
+
+
+@dataclass
+class AgencyFigures(Figures):
+    agency: Agency | None = None
+
+
+@dataclass
+class MatterFigures(Figures):
+    matter: Matter | None = None
+    agency: Agency | None = None
 
 
 @dataclass
@@ -50,8 +90,24 @@ class WarningCard:
 class Dashboard:
     scope: str  # "city" or the agency code
     rows: list[AgencyFigures]
-    cards: list[WarningCard]
+    matters: list[MatterFigures]
+    red_cards: list[WarningCard]
+    yellow_cards: list[WarningCard]
     extensions_waiting: int
+    today: dt.date
+    soon: dt.date
+
+    @property
+    def cards(self) -> list[WarningCard]:
+        return self.red_cards + self.yellow_cards
+
+    @property
+    def red(self) -> int:
+        return sum(r.red for r in self.rows)
+
+    @property
+    def yellow(self) -> int:
+        return sum(r.yellow for r in self.rows)
 
 
 def _scope(supervisor: Account) -> list[str] | None:
@@ -59,69 +115,69 @@ def _scope(supervisor: Account) -> list[str] | None:
         raise PermissionDenied("supervisors_only")
     if supervisor.role == Role.ADMIN or (supervisor.agency and supervisor.agency.is_lead_window):
         return None
+    if supervisor.agency is None:
+        raise PermissionDenied("supervisors_only")
     return [supervisor.agency.code]
 
 
-def _handling_figures(session: Session, codes: list[str] | None) -> dict[str, tuple[float, int, float, int]]:
-    """(average days, 90th-percentile days, on-time rate, decided) per agency, from the handling tallies: one query
-    over at most a few hundred rows per agency, whatever the number of cases."""
-    query = select(HandlingTally).order_by(HandlingTally.agency_code, HandlingTally.handling_days)
+def _add(figures: Figures, state: str, on_time: bool | None, handling_days: int | None, due_on: dt.date | None,
+         count: int, today: dt.date, soon: dt.date) -> None:
+    figures.received += count
+    if state in DECIDED:
+        figures.decided += count
+        figures.on_time += count if on_time else 0
+        if handling_days is not None:
+            figures.handling[handling_days] = figures.handling.get(handling_days, 0) + count
+    elif state in PENDING:
+        figures.pending += count
+        if state == ACTIVE and due_on is not None and due_on < today:
+            figures.red += count
+        elif state == ACTIVE and due_on is not None and due_on <= soon:
+            figures.yellow += count
+
+
+def _cards(session: Session, codes: list[str] | None, agencies: dict[str, Agency], colour: str, today: dt.date,
+           soon: dt.date, limit: int) -> list[WarningCard]:
+    """Red cards, most overdue first, or yellow cards, soonest due first: one walk of the active-branch index."""
+    # The state as a literal so that PostgreSQL matches the partial index on active branches.
+    query = (select(Branch, Application.reference)
+             .join(Application, Application.workflow_instance_id == Branch.instance_id)
+             .where(Branch.state == literal_column("'ACTIVE'")))
+    query = query.where(Branch.due_on < today) if colour == "red" else query.where(Branch.due_on >= today,
+                                                                                  Branch.due_on <= soon)
     if codes is not None:
-        query = query.where(HandlingTally.agency_code.in_(codes))
-    by_agency: dict[str, list[HandlingTally]] = {}
-    for row in session.scalars(query):
-        by_agency.setdefault(row.agency_code, []).append(row)
-    figures = {}
-    for code, rows in by_agency.items():
-        decided = sum(r.decided for r in rows)
-        if not decided:
-            continue
-        rank, seen, p90 = int(0.9 * (decided - 1)), 0, rows[-1].handling_days
-        for row in rows:  # the tally is sorted by days: the 90th percentile is where the running count passes rank
-            seen += row.decided
-            if seen > rank:
-                p90 = row.handling_days
-                break
-        average = sum(r.handling_days * r.decided for r in rows) / decided
-        figures[code] = (round(average, 1), p90, sum(r.on_time for r in rows) / decided, decided)
-    return figures
+        query = query.where(Branch.agency_code.in_(codes))
+    rows = session.execute(query.order_by(Branch.due_on, Branch.id).limit(limit)).all()
+    return [WarningCard(colour, branch, reference, agencies[branch.agency_code]) for branch, reference in rows]
 
 
 def dashboard(session: Session, supervisor: Account, calendar: WorkingCalendar, today: dt.date | None = None,
-              card_limit: int = 50) -> Dashboard:
+              card_limit: int = 25) -> Dashboard:
     today = today or dt.date.today()
     codes = _scope(supervisor)
     soon = calendar.add_working_days(today, 2)
     agencies = {a.code: a for a in session.scalars(select(Agency).order_by(Agency.id))}
-    active = Branch.state == BranchState.ACTIVE
-    query = (select(Branch.agency_code, func.count(),
-                    func.sum(case((Branch.state.in_(DECIDED), 1), else_=0)),
-                    func.sum(case((Branch.state.in_(PENDING), 1), else_=0)),
-                    func.sum(case((active & (Branch.due_on >= today) & (Branch.due_on <= soon), 1), else_=0)),
-                    func.sum(case((active & (Branch.due_on < today), 1), else_=0)))
-             .group_by(Branch.agency_code))
-    if codes is not None:
-        query = query.where(Branch.agency_code.in_(codes))
-    handling = _handling_figures(session, codes)
-    rows = []
-    for code, received, decided, pending, yellow, red in session.execute(query):
-        if code not in agencies:
+    matters = {m.code: m for m in session.scalars(select(Matter).order_by(Matter.id))}
+    by_agency: dict[str, AgencyFigures] = {}
+    by_matter: dict[str, MatterFigures] = {}
+    for group in branch_groups(session, codes):
+        if group.agency_code not in agencies:
             continue
-        average, p90, on_time_rate, _tallied = handling.get(code, (None, None, None, 0))
-        rows.append(AgencyFigures(agency=agencies[code], received=received, decided=int(decided or 0),
-                                  pending=int(pending or 0), average_days=average, p90_days=p90,
-                                  on_time_rate=on_time_rate, yellow=int(yellow or 0), red=int(red or 0)))
-    rows.sort(key=lambda r: r.agency.id)
-    board = (select(Branch, Application.reference)
-             .join(Application, Application.workflow_instance_id == Branch.instance_id)
-             .where(active, Branch.due_on <= soon).order_by(Branch.due_on, Branch.id).limit(card_limit))
-    if codes is not None:
-        board = board.where(Branch.agency_code.in_(codes))
-    cards = [WarningCard("red" if branch.due_on < today else "yellow", branch, reference, agencies[branch.agency_code])
-             for branch, reference in session.execute(board)]
-    waiting = select(func.count()).select_from(Request).where(Request.kind == RequestKind.EXTENSION,
-                                                               Request.state == RequestState.OPEN)
+        agency = by_agency.setdefault(group.agency_code, AgencyFigures(agency=agencies[group.agency_code]))
+        figures = [agency]
+        if group.matter_code in matters:
+            figures.append(by_matter.setdefault(group.matter_code, MatterFigures(
+                matter=matters[group.matter_code], agency=agencies[group.agency_code])))
+        for target in figures:
+            _add(target, group.state, group.on_time, group.handling_days, group.due_on, group.count, today, soon)
+    waiting = select(func.count()).select_from(Request).where(Request.kind == literal_column("'EXTENSION'"),
+                                                               Request.state == literal_column("'OPEN'"))
     if codes is not None:
         waiting = waiting.where(Request.agency_code.in_(codes))
-    return Dashboard(scope="city" if codes is None else codes[0], rows=rows, cards=cards,
-                     extensions_waiting=session.scalar(waiting))
+    return Dashboard(
+        scope="city" if codes is None else codes[0],
+        rows=sorted(by_agency.values(), key=lambda r: r.agency.id),
+        matters=sorted(by_matter.values(), key=lambda r: r.matter.id),
+        red_cards=_cards(session, codes, agencies, "red", today, soon, card_limit),
+        yellow_cards=_cards(session, codes, agencies, "yellow", today, soon, card_limit),
+        extensions_waiting=session.scalar(waiting), today=today, soon=soon)

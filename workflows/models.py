@@ -80,7 +80,7 @@ class Task(Base):
     """A piece of human work in one agency's queue."""
 
     __tablename__ = "wf_tasks"
-    __table_args__ = (Index("ix_wf_tasks_queue", "agency_code", "state", "due_on"),)
+    # The queue's indexes live with the queue (services.applications.tallies, migration 0008).
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instances.id"), index=True)

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+import click
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from sqlalchemy import literal, select
+from sqlalchemy.orm import lazyload
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from app import db_session
-from app.forms import BaseForm, BlankableIntegerField, CommandForm, max_length
+from app.forms import BaseForm, BlankableIntegerField, CommandForm, max_length, required
 from app.i18n import _, _l, localized
 from app.portal.routes import send_material
 from app.security import current_account, login_required
 from services.applications.access import record_access
+from services.applications.comments import MAX_COMMENT, comments_for, post_comment
 from services.applications.decisions import pause_for_review, request_extension, request_supplement, resume_review
 from services.applications.models import Material
-from services.applications.queues import QUEUES, QueueFilter, claim_task, queue_page, release_task
+from services.applications.queues import (
+    MAX_REASON,
+    QUEUES,
+    REASSIGNED,
+    QueueFilter,
+    agency_clerks,
+    claim_task,
+    queue_page,
+    reassign_task,
+    release_task,
+)
 from services.applications.service import (
     case_view,
     clerk_may_see_material,
@@ -26,9 +40,11 @@ from services.applications.service import (
     engine,
     task_for_clerk,
 )
+from services.applications.tallies import recount
 from services.catalogue.models import Bundle
 from services.errors import InvalidTransition, ValidationFailed
 from services.identity.models import Role
+from services.notifications.models import Notification
 from workflows.states import Outcome
 
 bp = Blueprint("clerk", __name__, url_prefix="/work")
@@ -147,7 +163,8 @@ def queue():
     session, clerk = db_session(), current_account()
     form = QueueFilterForm(request.args)
     form.bundle.choices = [SelectChoice("", _("All services"))] + [
-        SelectChoice(b.code, localized(b, "title")) for b in session.scalars(select(Bundle).order_by(Bundle.id))]
+        SelectChoice(b.code, localized(b, "title"))
+        for b in session.scalars(select(Bundle).options(lazyload(Bundle.items)).order_by(Bundle.id))]
     name = request.args.get("queue") or ("acceptance" if clerk.agency.is_lead_window else "unclaimed")
     if name not in QUEUES:
         abort(404)
@@ -161,9 +178,13 @@ def queue():
         cursor = f"{page.next_after[0].isoformat()}.{page.next_after[1]}"
         args = request.args.to_dict() | {"queue": name, "after": cursor}
         next_url = url_for("clerk.queue", **args)
+    # The kind as a literal, so that PostgreSQL matches the partial index of migration 0008 on any plan.
+    notices = session.scalars(select(Notification).where(Notification.account_id == clerk.id,
+                                                         Notification.kind == literal(REASSIGNED, literal_execute=True))
+                              .order_by(Notification.id.desc()).limit(5)).all()
     return render_template("clerk/queue.html", page=page, current=name, labels=QUEUE_LABELS, form=form,
                            next_url=next_url, filtered=bool(flt.bundle or flt.due_before or flt.search),
-                           paging=flt.after is not None), (200 if valid else 400)
+                           paging=flt.after is not None, notices=notices), (200 if valid else 400)
 
 
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
@@ -227,8 +248,78 @@ def task(task_id: int):
                   _("Your decision on case %(reference)s was recorded.", reference=application.reference), "success")
             return redirect(url_for("clerk.queue"))
     status = 400 if form.errors else 200
+    return _task_page(session, clerk, found, application, form, CommentForm(prefix="comment")), status
+
+
+def _task_page(session, clerk, found, application, form, comment_form):
     return render_template("clerk/task.html", task=found, form=form, resume_form=CommandForm(),
-                           view=case_view(session, application)), status
+                           view=case_view(session, application), comment_form=comment_form,
+                           comments=comments_for(session, clerk, application, found),
+                           comment_time=lambda at: format_datetime(at, "yyyy-MM-dd HH:mm"))
+
+
+class CommentForm(CommandForm):
+    class Meta:
+        csrf = False  # several forms on the task page: the app-wide CSRF check reads the page's plain csrf_token
+
+    body = TextAreaField(_l("Comment to the other agencies"),
+                         validators=[required(_l("Enter your comment.")), max_length(MAX_COMMENT)])
+
+
+@bp.route("/tasks/<int:task_id>/comments", methods=["POST"])
+@login_required(Role.CLERK)
+def comment(task_id: int):
+    """A clerk of an agency working on the case writes to the other agencies; the applicant does not see it."""
+    session, clerk = db_session(), current_account()
+    found, application = task_for_clerk(session, clerk, task_id)
+    form = CommentForm(prefix="comment")
+    if form.validate_on_submit():
+        try:
+            post_comment(session, clerk, application, body=form.body.data, command_id=form.command_id.data)
+        except ValidationFailed:
+            form.body.errors.append(_("Enter your comment in %(max)d characters or fewer.", max=MAX_COMMENT))
+        else:
+            flash(_("Your comment was added to case %(reference)s. The applicant does not see it.",
+                    reference=application.reference), "success")
+            return redirect(url_for("clerk.task", task_id=found.id, _anchor="comments-heading"))
+    return _task_page(session, clerk, found, application, _decision_form(found), form), 400
+
+
+class ReassignForm(CommandForm):
+    to_clerk = RadioField(_l("Give the task to"), coerce=int, validators=[InputRequired(_l("Select a clerk."))],
+                          invalid_choice_message=_l("Select a clerk."))
+    reason = TextAreaField(_l("Reason"), validators=[required(_l("Enter the reason for the reassignment.")),
+                                                     max_length(MAX_REASON)])
+
+
+@bp.route("/tasks/<int:task_id>/reassign", methods=["GET", "POST"])
+@login_required(Role.CLERK)
+def reassign(task_id: int):
+    """The agency lead gives a task to another clerk of the agency, with a reason for the case's history."""
+    session, lead = db_session(), current_account()
+    found, application = task_for_clerk(session, lead, task_id)
+    clerks = agency_clerks(session, lead)  # PermissionDenied (403) for a clerk who is not a lead
+    form = ReassignForm()
+    form.to_clerk.choices = [SelectChoice(c.id, c.name + (" " + _("(has it now)") if c.id == found.assignee_id
+                                                          else "")) for c in clerks]
+    if form.validate_on_submit():
+        try:
+            reassign_task(session, lead, found.id, to_clerk_id=form.to_clerk.data, reason=form.reason.data,
+                          command_id=form.command_id.data)
+        except InvalidTransition as exc:
+            if exc.code == "already_assigned":
+                form.to_clerk.errors.append(_("This clerk already has the task. Select another clerk."))
+            else:
+                flash(_("This task has already been decided or cancelled. Nothing was changed."), "error")
+                return redirect(url_for("clerk.task", task_id=found.id))
+        else:
+            chosen = next(c for c in clerks if c.id == form.to_clerk.data)
+            flash(_("Case %(reference)s is now with %(name)s, who has been told.", reference=application.reference,
+                    name=chosen.name), "success")
+            return redirect(url_for("clerk.task", task_id=found.id))
+    holder = next((c for c in clerks if c.id == found.assignee_id), None)
+    return render_template("clerk/reassign.html", task=found, application=application, form=form,
+                           holder=holder), (400 if form.errors else 200)
 
 
 @bp.route("/tasks/<int:task_id>/resume", methods=["POST"])
@@ -259,3 +350,12 @@ def material(task_id: int, material_id: int):
         abort(404)
     record_access(session, clerk, application, "material")
     return send_material(found, inline=request.args.get("view") == "1")
+
+
+@bp.cli.command("recount-tallies")
+def recount_tallies_command():
+    """Rebuild the queue and supervision tallies from the tasks and branches (after a bulk load that bypassed the
+    database triggers, such as `flask gen-data` on PostgreSQL as a superuser)."""
+    with current_app.extensions["onewindow_db"].transaction() as session:
+        recount(session)
+    click.echo("queue_tallies and branch_tallies recounted")

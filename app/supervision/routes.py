@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_percent
 from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -57,10 +57,16 @@ def dashboard():
     board = supervision_dashboard(session, current_account(), engine().calendar)
     rated = [r for r in board.rows if r.on_time_rate is not None]
     ontime_bars = [(localized(r.agency, "name"), r.on_time_rate, format_percent(r.on_time_rate)) for r in rated]
+    matter_bars = [(localized(r.matter, "title"), r.on_time_rate, format_percent(r.on_time_rate))
+                   for r in board.matters if r.on_time_rate is not None]
     volume_bars = [(localized(r.agency, "name"), r.pending, str(r.pending)) for r in board.rows]
-    return render_template("supervision/dashboard.html", board=board, today=dt.date.today(), ontime_bars=ontime_bars,
-                           volume_bars=volume_bars, volume_max=max([r.pending for r in board.rows] or [0]) or 1,
-                           percent=format_percent)
+    # The follow-up of poor ratings is its own page (app/supervision/follow_ups.py), for supervisors.
+    follow_ups_url = (url_for("supervision.follow_ups") if "supervision.follow_ups" in current_app.view_functions
+                      and current_account().role == Role.SUPERVISOR else None)
+    return render_template("supervision/dashboard.html", board=board, today=board.today, ontime_bars=ontime_bars,
+                           matter_bars=matter_bars, volume_bars=volume_bars,
+                           volume_max=max([r.pending for r in board.rows] or [0]) or 1, percent=format_percent,
+                           matters={r.matter.code: r.matter for r in board.matters}, follow_ups_url=follow_ups_url)
 
 
 @bp.route("/dashboard.csv")
@@ -69,14 +75,27 @@ def dashboard_csv():
     board = supervision_dashboard(db_session(), current_account(), engine().calendar)
     out = io.StringIO()
     writer = csv.writer(out)
+    if request.args.get("by") == "matter":
+        writer.writerow(["matter_code", "matter", "agency_code", "received", "decided", "pending",
+                         "average_working_days", "p90_working_days", "on_time_rate"])
+        for r in board.matters:
+            writer.writerow([r.matter.code, localized(r.matter, "title"), r.agency.code, r.received, r.decided,
+                             r.pending, "" if r.average_days is None else r.average_days,
+                             "" if r.p90_days is None else r.p90_days,
+                             "" if r.on_time_rate is None else round(r.on_time_rate, 4)])
+        return _csv(out, "supervision-matters")
     writer.writerow(["agency_code", "agency", "received", "decided", "pending", "average_working_days",
                      "p90_working_days", "on_time_rate", "yellow_cards", "red_cards"])
     for r in board.rows:
         writer.writerow([r.agency.code, localized(r.agency, "name"), r.received, r.decided, r.pending,
                          "" if r.average_days is None else r.average_days, "" if r.p90_days is None else r.p90_days,
                          "" if r.on_time_rate is None else round(r.on_time_rate, 4), r.yellow, r.red])
+    return _csv(out, "supervision")
+
+
+def _csv(out: io.StringIO, name: str) -> Response:
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")  # BOM: Excel opens Chinese text correctly
-    response.headers["Content-Disposition"] = f'attachment; filename="supervision-{dt.date.today().isoformat()}.csv"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{dt.date.today().isoformat()}.csv"'
     return response
 
 

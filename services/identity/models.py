@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.db import Base, UTCDateTime, utcnow
@@ -36,6 +36,8 @@ class Account(Base):
     mobile: Mapped[str | None] = mapped_column(String(11))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An agency lead is a clerk who may also hand tasks from one clerk of the agency to another.
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency = relationship("Agency", lazy="joined")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.apply_helpers import apply_restaurant_in_browser
+
 pytestmark = pytest.mark.browser
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def tab_to(page, selector: str, limit: int = 80, text: str | None = None) -> None:
@@ -46,18 +47,8 @@ def test_queue_to_decision_with_the_keyboard_only(browser, live_server):
     page.set_default_timeout(30000)
     # An application to work on (its form is filled with the mouse-free Playwright API; the subject is the clerk).
     sign_in_with_keyboard(page, live_server, "owner")
-    page.goto(live_server + "/me/apply/open_restaurant")
-    page.check("#enterprise-1")
-    page.fill("#shop_name", "Keyboard Kitchen")
-    page.fill("#address", "1 Example Road")
-    page.fill("#floor_area", "20")
-    page.fill("#seats", "8")
-    page.check("#signboard-2")
-    page.set_input_files("#premises_proof", files=[{"name": "lease.pdf", "mimeType": "application/pdf",
-                                                     "buffer": PDF}])
-    with page.expect_navigation():
-        page.click("main form button[type=submit]")
-    reference = page.locator(".reference").inner_text().strip()
+    reference = apply_restaurant_in_browser(page, live_server, shop_name="Keyboard Kitchen",
+                                            address="1 Example Road", floor_area="20", signboard_choice=2)
     context.clear_cookies()
     context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
 
