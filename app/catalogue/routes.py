@@ -1,19 +1,23 @@
-"""The public service catalogue."""
+"""The public service catalogue, and the short eligibility check before applying."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
-from wtforms import StringField
+from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
 
 from app import db_session
 from app.forms import BaseForm, max_length
-from app.i18n import _l
+from app.i18n import _, _l, localized
+from app.portal.forms import applies_online
+from services.applications.eligibility import assess, questions_for
+from services.applications.materials import material_items
 from services.catalogue.models import Bundle, Matter
 from services.catalogue.search import search
 
 bp = Blueprint("catalogue", __name__, url_prefix="/services")
-ONLINE_FORMS = {"open_restaurant"}  # bundles with an online application form (app/portal)
 
 
 class SearchForm(BaseForm):
@@ -38,9 +42,51 @@ def index():
                            query=query), (200 if valid else 400)
 
 
-@bp.route("/<code>")
-def bundle(code: str):
+def _bundle(code: str) -> Bundle:
     found = db_session().scalar(select(Bundle).where(Bundle.code == code))
     if found is None:
         abort(404)
-    return render_template("catalogue/bundle.html", bundle=found, online_forms=ONLINE_FORMS)
+    return found
+
+
+@bp.route("/<code>")
+def bundle(code: str):
+    session = db_session()
+    found = _bundle(code)
+    return render_template("catalogue/bundle.html", bundle=found, online=applies_online(found),
+                           items=material_items(session, found),
+                           has_eligibility=bool(questions_for(session, found)))
+
+
+def eligibility_form_class(questions) -> type[BaseForm]:
+    """One yes/no radio group per catalogue question; the questions are data, so the form is built from them."""
+
+    class EligibilityForm(BaseForm):
+        class Meta:
+            csrf = False  # a GET check changes nothing
+
+    for question in questions:
+        message = _("Select yes or no: %(question)s", question=localized(question, "question"))
+        setattr(EligibilityForm, question.code, RadioField(
+            localized(question, "question"), description=localized(question, "hint"),
+            choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
+            validators=[InputRequired(message)], invalid_choice_message=message))
+    return EligibilityForm
+
+
+@bp.route("/<code>/eligibility")
+def eligibility(code: str):
+    """The short check before applying: a few yes/no questions, then "you can apply" or "you cannot apply, because
+    ..., what to do instead"."""
+    session = db_session()
+    found = _bundle(code)
+    questions = questions_for(session, found)
+    if not questions:
+        abort(404)
+    checking = "check" in request.args
+    form = eligibility_form_class(questions)(formdata=request.args if checking else None)
+    if checking and form.validate():
+        verdict = assess(questions, {q.code: form[q.code].data for q in questions})
+        return render_template("catalogue/eligibility_result.html", bundle=found, verdict=verdict,
+                               online=applies_online(found))
+    return render_template("catalogue/eligibility.html", bundle=found, form=form), 400 if form.errors else 200

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.db import Base
@@ -104,6 +104,59 @@ class BundleItem(Base):
 
     bundle: Mapped[Bundle] = relationship(back_populates="items")
     matter: Mapped[Matter] = relationship(lazy="joined")
+
+
+class EligibilityQuestion(Base):
+    """A yes/no question of the short check before applying (e.g. "Have you lived here for six months or more?").
+    Answering anything but ``eligible_answer`` means the applicant cannot apply: ``reason`` says why and ``advice``
+    what to do instead."""
+
+    __tablename__ = "eligibility_questions"
+    __table_args__ = (UniqueConstraint("bundle_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    question_zh: Mapped[str] = mapped_column(String(300))
+    question_zh_hant: Mapped[str] = mapped_column(String(300))
+    question_en: Mapped[str] = mapped_column(String(400))
+    hint_zh: Mapped[str] = mapped_column(Text, default="")
+    hint_zh_hant: Mapped[str] = mapped_column(Text, default="")
+    hint_en: Mapped[str] = mapped_column(Text, default="")
+    eligible_answer: Mapped[str] = mapped_column(String(3), default="yes")  # "yes" or "no"
+    reason_zh: Mapped[str] = mapped_column(Text, default="")
+    reason_zh_hant: Mapped[str] = mapped_column(Text, default="")
+    reason_en: Mapped[str] = mapped_column(Text, default="")
+    advice_zh: Mapped[str] = mapped_column(Text, default="")
+    advice_zh_hant: Mapped[str] = mapped_column(Text, default="")
+    advice_en: Mapped[str] = mapped_column(Text, default="")
+
+
+class MaterialItem(Base):
+    """One material a bundle's application needs: uploaded (up to ``max_files`` files), or satisfied by a valid
+    e-licence of ``accepts_licence_type`` that the applicant or their enterprise holds. ``applies_when`` is a
+    condition on the answers in the workflow's syntax (e.g. ``floor_area >= 50``); empty means always."""
+
+    __tablename__ = "material_items"
+    __table_args__ = (UniqueConstraint("bundle_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_zh_hant: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(250))
+    hint_zh: Mapped[str] = mapped_column(Text, default="")
+    hint_zh_hant: Mapped[str] = mapped_column(Text, default="")
+    hint_en: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_files: Mapped[int] = mapped_column(Integer, default=5)
+    accepts_licence_type_id: Mapped[int | None] = mapped_column(ForeignKey("licence_types.id"))
+    applies_when: Mapped[str] = mapped_column(String(200), default="")
+
+    accepts_licence_type: Mapped[LicenceType | None] = relationship(lazy="joined")
 
 
 def localized(obj, field: str, locale: str) -> str:

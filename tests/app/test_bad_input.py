@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from sqlalchemy import func, select
 
-from services.applications.models import Application
+from services.applications.models import Application, ApplicationDraft
 from tests.app.test_slice import apply_for_restaurant, decide, open_task_id
+from tests.apply_helpers import post_page, start, upload
 from tests.conftest import hidden_fields
 from workflows.models import Task
 from workflows.states import TaskState
@@ -18,39 +17,58 @@ def count_applications(db) -> int:
     return db.scalar(select(func.count()).select_from(Application))
 
 
-@pytest.mark.parametrize("changes, field, message", [
-    ({"floor_area": "abc"}, "floor_area", "Enter the floor area as a whole number"),
-    ({"floor_area": "0"}, "floor_area", "between 1 and 100,000"),
-    ({"seats": "-3"}, "seats", "between 0 and 10,000"),
-    ({"shop_name": "   "}, "shop_name", "Enter the name of the restaurant."),
-    ({"shop_name": "x" * 101}, "shop_name", "100 characters or fewer"),
-    ({"enterprise": "999999"}, "enterprise", "Select the enterprise that is applying."),
-    ({"signboard": "perhaps"}, "signboard", "Select yes if you will put up an outdoor signboard."),
-    ({"submission_token": "not-a-token"}, "submission_token", "This form has expired."),
+@pytest.mark.parametrize("slug, changes, field, message", [
+    ("size", {"floor_area": "abc", "seats": "4"}, "floor_area", "Enter the floor area as a whole number"),
+    ("size", {"floor_area": "0", "seats": "4"}, "floor_area", "between 1 and 100,000"),
+    ("size", {"floor_area": "20", "seats": "-3"}, "seats", "between 0 and 10,000"),
+    ("name-and-address", {"shop_name": "   ", "address": "广州"}, "shop_name", "Enter the name of the restaurant."),
+    ("name-and-address", {"shop_name": "x" * 101, "address": "广州"}, "shop_name", "100 characters or fewer"),
+    ("enterprise", {"enterprise": "999999"}, "enterprise", "Select the enterprise that is applying."),
+    ("signboard", {"signboard": "perhaps"}, "signboard", "Select yes if you will put up an outdoor signboard."),
 ])
-def test_apply_form_errors(client, db, sign_in_as, changes, field, message):
+def test_apply_form_errors(client, db, sign_in_as, slug, changes, field, message):
     sign_in_as("owner")
     client.set_cookie("lang", "en")
-    before = count_applications(db)
-    response, _ = apply_for_restaurant(client, data=changes)
+    draft_id = start(client, "open_restaurant")
+    response = post_page(client, draft_id, slug, changes)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert f'href="#{field}"' in html and message in html
-    assert count_applications(db) == before
+    db.expire_all()
+    assert db.get(ApplicationDraft, draft_id).completed == []
+    assert count_applications(db) == 0
 
 
 def test_apply_without_a_file_or_with_a_file_that_is_not_a_document(client, db, sign_in_as):
     sign_in_as("owner")
     client.set_cookie("lang", "en")
-    page = client.get("/me/apply/open_restaurant").get_data(as_text=True)
-    form = hidden_fields(page)
-    form.update(enterprise="1", shop_name="小馆", address="广州", floor_area="20", seats="5", signboard="no")
-    missing = client.post("/me/apply/open_restaurant", data=form, content_type="multipart/form-data")
-    assert missing.status_code == 400 and "Upload the proof of premises" in missing.get_data(as_text=True)
-    form["premises_proof"] = (io.BytesIO(b"MZ\x90\x00 an executable pretending"), "lease.pdf")
-    wrong = client.post("/me/apply/open_restaurant", data=form, content_type="multipart/form-data")
-    assert wrong.status_code == 400 and "must be a PDF, JPEG or PNG" in wrong.get_data(as_text=True)
+    draft_id = start(client, "open_restaurant")
+    missing = upload(client, draft_id, "premises_proof", [])
+    assert missing.status_code == 400 and "Upload “Proof of premises" in missing.get_data(as_text=True)
+    wrong = upload(client, draft_id, "premises_proof", [(b"MZ\x90\x00 an executable pretending", "lease.pdf")])
+    assert wrong.status_code == 400 and "is not a PDF, JPEG or PNG file" in wrong.get_data(as_text=True)
     assert count_applications(db) == 0
+
+
+def test_garbage_posts_to_the_journey_never_give_a_500(client, db, sign_in_as):
+    sign_in_as("owner")
+    draft_id = start(client, "open_restaurant")
+    csrf = hidden_fields(client.get(f"/me/drafts/{draft_id}").get_data(as_text=True))["csrf_token"]
+    paths = [f"/me/drafts/{draft_id}/pages/{slug}" for slug in ("enterprise", "name-and-address", "size",
+                                                                 "signboard")]
+    residence = start(client, "residence_permit")
+    paths += [f"/me/drafts/{residence}/pages/{slug}" for slug in ("address", "moved-in", "basis", "contact")]
+    paths += [f"/me/drafts/{draft_id}/materials/premises_proof", f"/me/drafts/{draft_id}/check",
+              f"/me/drafts/{draft_id}/files/1/remove", "/me/licences/X/renew"]
+    for path in paths:
+        for body in ({"csrf_token": csrf, "floor_area": ["1", "2"], "enterprise": "\x00\xff", "seats": "1e309",
+                      "moved_in": ["2024-01-01", "x"], "basis": "\x00", "mobile": "+86" + "1" * 400},
+                     {"csrf_token": csrf, "submission_token": "'; DROP TABLE accounts; --", "files": "not a file"}):
+            assert client.post(path, data=body).status_code in (302, 400, 403, 404, 409), path
+        assert client.post(path, data=b"\xff\xfe\x00garbage", content_type="multipart/form-data; boundary=x"
+                           ).status_code == 400, path
+    db.expire_all()
+    assert db.get(ApplicationDraft, draft_id) is not None
 
 
 def test_refusal_needs_reasons_and_unknown_outcomes_are_refused(client, db, sign_in_as):
@@ -85,7 +103,7 @@ def test_the_same_decision_posted_twice_has_one_effect(client, db, sign_in_as):
     assert db.scalar(select(func.count()).select_from(Task).where(Task.agency_code == "market")) == 1
 
 
-@pytest.mark.parametrize("path", ["/auth/sign-in", "/me/apply/open_restaurant", "/work/tasks/1"])
+@pytest.mark.parametrize("path", ["/auth/sign-in", "/me/drafts/1/pages/size", "/work/tasks/1"])
 def test_garbage_posts_never_give_a_500(client, sign_in_as, path):
     if path.startswith("/me"):
         sign_in_as("owner")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 from sqlalchemy import func, select
@@ -10,24 +9,16 @@ from sqlalchemy import func, select
 from accessibility.pdfua import check_pdfua
 from services.applications.models import Application, CaseStatus
 from services.licences.models import Licence
+from tests.apply_helpers import PDF, apply_restaurant  # noqa: F401  (PDF: imported from here by other tests)
 from tests.conftest import hidden_fields
 from tests.jobs import run_pending_jobs
 from workflows.models import Event, Task
 from workflows.states import TaskState
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
 
 def apply_for_restaurant(client, *, floor_area="120", signboard="yes", data=None):
-    page = client.get("/me/apply/open_restaurant")
-    assert page.status_code == 200
-    form = hidden_fields(page.get_data(as_text=True))
-    enterprise = re.search(r'name="enterprise" value="(\d+)"', page.get_data(as_text=True)).group(1)
-    form.update(enterprise=enterprise, shop_name="示例小馆", address="广州市天河区示例路1号", floor_area=floor_area,
-                seats="40", signboard=signboard)
-    form.update(data or {})
-    form["premises_proof"] = (io.BytesIO(PDF), "lease.pdf")
-    return client.post("/me/apply/open_restaurant", data=form, content_type="multipart/form-data"), form
+    """The owner's restaurant application through the real journey (tests.apply_helpers); (send response, resend)."""
+    return apply_restaurant(client, floor_area=floor_area, signboard=signboard, data=data)
 
 
 def open_task_id(client, reference: str) -> int:
@@ -47,15 +38,14 @@ def decide(client, task_id: int, outcome: str, opinion: str = ""):
 
 def test_restaurant_from_application_to_licence(app, client, db, sign_in_as):
     sign_in_as("owner")
-    response, form = apply_for_restaurant(client)
+    response, resend = apply_for_restaurant(client)
     assert response.status_code == 302
     reference = response.headers["Location"].split("/cases/")[1].split("/")[0]
     confirmation = client.get(response.headers["Location"]).get_data(as_text=True)
     assert reference in confirmation
 
     # The same form posted again (double click, back button) creates no second application.
-    form["premises_proof"] = (io.BytesIO(PDF), "lease.pdf")
-    again = client.post("/me/apply/open_restaurant", data=form, content_type="multipart/form-data")
+    again = resend()
     assert again.headers["Location"].endswith(f"/cases/{reference}/submitted")
     assert db.scalar(select(func.count()).select_from(Application)) == 1
 

@@ -8,11 +8,11 @@ import re
 import pytest
 
 from accessibility.browser import format_violations, run_axe
+from tests.apply_helpers import PDF, apply_restaurant_in_browser
 
 pytestmark = pytest.mark.browser
 LANGUAGES = ["zh_Hans_CN", "zh_Hant_HK", "en"]
 DECISION = "#decision-form button[type=submit]"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 class Sweep:
@@ -82,20 +82,7 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
 
     sweep.sign_in("owner")
     sweep.visit("/me/", "service page (empty)")
-    sweep.visit("/me/apply/open_restaurant", "apply")
-    sweep.submit()
-    sweep.check("apply with errors")
-    page.check("#enterprise-1")
-    page.fill("#shop_name", "示例小馆")
-    page.fill("#address", "广州市天河区示例路1号")
-    page.fill("#floor_area", "120")
-    page.fill("#seats", "40")
-    page.check("#signboard-1")
-    page.set_input_files("#premises_proof", files=[{"name": "lease.pdf", "mimeType": "application/pdf",
-                                                     "buffer": PDF}])
-    sweep.submit()
-    sweep.check("confirmation")
-    reference = page.locator(".reference").inner_text().strip()
+    reference = apply_restaurant_in_browser(page, live_server, on_page=sweep.check)
     assert re.match(r"^GZ-\d{8}-\d{6}-.$", reference)
     sweep.visit(f"/me/cases/{reference}", "case waiting for acceptance")
     sweep.visit(f"/me/cases/{reference}/withdraw", "withdraw confirmation")
@@ -122,18 +109,7 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
 
 
 def _apply(sweep: Sweep) -> str:
-    page = sweep.page
-    page.goto(sweep.base + "/me/apply/open_restaurant")
-    page.check("#enterprise-1")
-    page.fill("#shop_name", "示例小馆")
-    page.fill("#address", "广州市天河区示例路1号")
-    page.fill("#floor_area", "120")
-    page.fill("#seats", "40")
-    page.check("#signboard-1")
-    page.set_input_files("#premises_proof", files=[{"name": "lease.pdf", "mimeType": "application/pdf",
-                                                     "buffer": PDF}])
-    sweep.submit()
-    return page.locator(".reference").inner_text().strip()
+    return apply_restaurant_in_browser(sweep.page, sweep.base)
 
 
 def _choose(sweep: Sweep, reference: str, value: str, **fields) -> None:

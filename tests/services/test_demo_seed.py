@@ -28,7 +28,8 @@ def test_demo_accounts_and_the_restaurant_bundle(db):
     enterprise = db.scalar(select(Enterprise).where(Enterprise.legal_representative_id == owner.id))
     assert enterprise.uscc == "91440106MA5CN8QX19" and enterprise.name == "广州示例餐饮有限公司"
     clerks = db.scalars(select(Account).where(Account.role == Role.CLERK)).all()
-    assert {c.agency.code for c in clerks} == {"hub", "market", "fire", "urban", "env", "police"}
+    assert {c.agency.code for c in clerks} == {"hub", "market", "fire", "urban", "env", "police", "health", "medical",
+                                                   "hrss"}
     restaurant = db.scalar(select(Bundle).where(Bundle.code == "open_restaurant"))
     assert len({item.matter.agency_id for item in restaurant.items}) >= 4
     assert db.scalar(select(func.count()).select_from(Agency)) == 9

@@ -10,7 +10,7 @@ import yaml
 from workflows.conditions import ConditionError, parse_condition
 from workflows.definitions import DEFINITIONS_DIR, DefinitionError, load_directory, parse_definition
 
-AGENCIES = {"hub", "market", "fire", "urban", "env", "police"}
+AGENCIES = {"hub", "market", "fire", "urban", "env", "police", "health", "medical", "hrss"}
 BASE = yaml.safe_load((DEFINITIONS_DIR / "open_restaurant.v1.yaml").read_text(encoding="utf-8"))
 
 
@@ -24,6 +24,8 @@ def test_the_shipped_definitions_load():
     registry = load_directory(agencies=AGENCIES, actions={"issue_licences"})
     definition = registry.get("open_restaurant")
     assert definition.version == 1 and set(definition.node("fan_out").branches) == {"market", "fire", "urban", "env"}
+    newborn = registry.get("newborn")
+    assert set(newborn.node("fan_out").branches) == {"health", "police", "medical", "hrss"}
 
 
 @pytest.mark.parametrize("change, node, words", [

@@ -1,0 +1,514 @@
+"""Applying online: start, a task list, one topic per page, materials, check your answers, submit; drafts saved page by
+page; renewals prefilled from the licence being renewed; the itemised answer to a supplement notice.
+
+Every draft and case is looked up through the services with the signed-in account, so someone else's draft or case
+is a 404 whatever the id in the address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import ngettext
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from app import db_session
+from app.i18n import _, localized
+from app.portal.forms import (
+    JOURNEYS,
+    ConfirmForm,
+    EnterpriseForm,
+    MaterialForm,
+    Page,
+    Section,
+    SubmitForm,
+    applies_online,
+    pages_answered,
+    supplement_form_class,
+)
+from app.portal.routes import APPLICANT_ROLES, bp, send_material
+from app.security import current_account, login_required
+from services.applications import drafts as draft_service
+from services.applications.decisions import answer_supplement
+from services.applications.eligibility import questions_for
+from services.applications.materials import (
+    MAX_FILES_PER_UPLOAD,
+    ItemStatus,
+    add_files,
+    check_uploads,
+    draft_file,
+    item_statuses,
+    material_items,
+    remove_file,
+)
+from services.applications.models import ApplicationDraft
+from services.applications.service import Upload, case_for_applicant
+from services.catalogue.models import Audience, Bundle
+from services.errors import InvalidTransition, ValidationFailed
+from services.identity.service import enterprises_of
+from workflows.models import Request
+from workflows.states import RequestKind, RequestState
+
+DOCUMENTS = "documents"
+COMPLETED, IN_PROGRESS, NOT_STARTED, CANNOT_START = "completed", "in_progress", "not_started", "cannot_start"
+
+
+def _storage() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def _online_bundle(code: str) -> Bundle:
+    bundle = db_session().scalar(select(Bundle).where(Bundle.code == code))
+    if bundle is None or not applies_online(bundle):
+        abort(404)
+    return bundle
+
+
+def _my_draft(draft_id: int, *, lock: bool = False) -> ApplicationDraft:
+    draft = draft_service.draft_for(db_session(), current_account(), draft_id, lock=lock)
+    if draft.bundle.code not in JOURNEYS:
+        abort(404)
+    return draft
+
+
+# -- where the applicant is ---------------------------------------------------------------------------------------
+
+@dataclass
+class Task:
+    label: str
+    url: str
+    status: str
+
+
+@dataclass
+class TaskSection:
+    slug: str
+    title: str
+    status: str
+    tasks: list[Task] = field(default_factory=list)
+
+
+def _sections(draft: ApplicationDraft) -> tuple[Section, ...]:
+    sections = JOURNEYS[draft.bundle.code]
+    if draft.bundle.audience != Audience.ENTERPRISE:
+        sections = tuple(s for s in sections if all(p.slug != "enterprise" for p in s.pages))
+    return sections
+
+
+def _page_done(draft: ApplicationDraft, page: Page) -> bool:
+    if page.slug == "enterprise":
+        return draft.enterprise_id is not None and page.slug in (draft.completed or [])
+    return page.slug in (draft.completed or [])
+
+
+def _material_key(code: str) -> str:
+    return f"material:{code}"
+
+
+def _item_done(draft: ApplicationDraft, status: ItemStatus) -> bool:
+    if status.licence is not None:
+        return True
+    return status.satisfied and (bool(status.files) or _material_key(status.item.code) in (draft.completed or []))
+
+
+def _section_status(done: list[bool]) -> str:
+    if done and all(done):
+        return COMPLETED
+    return IN_PROGRESS if any(done) else NOT_STARTED
+
+
+def task_list(draft: ApplicationDraft, statuses: list[ItemStatus]) -> list[TaskSection]:
+    """The sections of the draft with their status: questions first, then documents (which depend on the answers,
+    so they cannot start before the questions are done), then check and send."""
+    result = []
+    for section in _sections(draft):
+        tasks = [Task(str(page.form.heading), url_for("portal.draft_page", draft_id=draft.id, slug=page.slug),
+                      COMPLETED if _page_done(draft, page) else NOT_STARTED) for page in section.pages]
+        result.append(TaskSection(section.slug, str(section.title),
+                                  _section_status([t.status == COMPLETED for t in tasks]), tasks))
+    questions_done = all(s.status == COMPLETED for s in result)
+    documents = [Task(_localized_item(status), url_for("portal.draft_material", draft_id=draft.id,
+                                                       item_code=status.item.code),
+                      COMPLETED if _item_done(draft, status) else NOT_STARTED) for status in statuses]
+    documents_status = (_section_status([t.status == COMPLETED for t in documents]) if questions_done
+                        else CANNOT_START)
+    result.append(TaskSection(DOCUMENTS, _("Documents"), documents_status, documents if questions_done else []))
+    all_done = all(s.status == COMPLETED for s in result)
+    result.append(TaskSection("check", _("Check and send"), NOT_STARTED if all_done else CANNOT_START,
+                              [Task(_("Check your answers and send the application"),
+                                    url_for("portal.check_answers", draft_id=draft.id),
+                                    NOT_STARTED if all_done else CANNOT_START)]))
+    return result
+
+
+def _localized_item(status: ItemStatus) -> str:
+    return localized(status.item, "title")
+
+
+def _ready_to_check(sections: list[TaskSection]) -> bool:
+    return all(s.status == COMPLETED for s in sections if s.slug != "check")
+
+
+def _next_url(draft: ApplicationDraft, current: str) -> str:
+    """After saving a page: back to the check page if the applicant came from it, else the next page of the same
+    section, else the task list."""
+    if request.args.get("return") == "check":
+        return url_for("portal.check_answers", draft_id=draft.id)
+    for section in _sections(draft):
+        slugs = [p.slug for p in section.pages]
+        if current in slugs and slugs.index(current) + 1 < len(slugs):
+            return url_for("portal.draft_page", draft_id=draft.id, slug=slugs[slugs.index(current) + 1])
+    if current.startswith("material:"):
+        codes = [s.item.code for s in item_statuses(db_session(), draft)]
+        code = current.split(":", 1)[1]
+        if code in codes and codes.index(code) + 1 < len(codes):
+            return url_for("portal.draft_material", draft_id=draft.id, item_code=codes[codes.index(code) + 1])
+    return url_for("portal.resume_draft", draft_id=draft.id)
+
+
+def _after_save(draft: ApplicationDraft, current: str):
+    if request.form.get("later"):
+        flash(_("Your answers are saved. You can come back to this application from your service page."),
+              "success")
+        return redirect(url_for("portal.resume_draft", draft_id=draft.id))
+    return redirect(_next_url(draft, current))
+
+
+# -- starting -------------------------------------------------------------------------------------------------------
+
+@bp.route("/apply/<bundle_code>", methods=["GET", "POST"])
+@login_required(*APPLICANT_ROLES)
+def apply(bundle_code: str):
+    """The start page: what the application needs; starting makes the draft (or finds the one already started)."""
+    session, account = db_session(), current_account()
+    bundle = _online_bundle(bundle_code)
+    if bundle.audience == Audience.ENTERPRISE and not enterprises_of(session, account, bundle.code):
+        return render_template("portal/no_enterprise.html", bundle=bundle)
+    existing = draft_service.draft_of_bundle(session, account, bundle)
+    if existing is not None:
+        return redirect(url_for("portal.resume_draft", draft_id=existing.id))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        draft, _created = draft_service.start_draft(session, account, bundle)
+        return redirect(url_for("portal.resume_draft", draft_id=draft.id))
+    return render_template("portal/apply/start.html", bundle=bundle, form=form,
+                           items=material_items(session, bundle),
+                           has_eligibility=bool(questions_for(session, bundle))), 400 if form.errors else 200
+
+
+@bp.route("/drafts/<int:draft_id>")
+@login_required(*APPLICANT_ROLES)
+def resume_draft(draft_id: int):
+    """The task list: every section with its status; the way back into a saved application."""
+    draft = _my_draft(draft_id)
+    sections = task_list(draft, item_statuses(db_session(), draft))
+    done = sum(1 for s in sections if s.status == COMPLETED)
+    return render_template("portal/apply/task_list.html", draft=draft, sections=sections, done=done,
+                           total=len(sections))
+
+
+# -- question pages -------------------------------------------------------------------------------------------------
+
+def _find_page(draft: ApplicationDraft, slug: str) -> Page:
+    for section in _sections(draft):
+        for page in section.pages:
+            if page.slug == slug:
+                return page
+    abort(404)
+
+
+@bp.route("/drafts/<int:draft_id>/pages/<slug>", methods=["GET", "POST"])
+@login_required(*APPLICANT_ROLES)
+def draft_page(draft_id: int, slug: str):
+    session, account = db_session(), current_account()
+    draft = _my_draft(draft_id)
+    page = _find_page(draft, slug)
+    if page.form is EnterpriseForm:
+        return _enterprise_page(draft, page)
+    answers = dict(draft.answers or {})
+    if "mobile" in page.form.answer_fields and not answers.get("mobile") and account.mobile:
+        answers["mobile"] = account.mobile
+    form = page.form(data=page.form.initial(answers))
+    if form.validate_on_submit():
+        draft_service.save_page(session, account, draft, page.slug, form.to_answers())
+        return _after_save(draft, page.slug)
+    return render_template("portal/apply/page.html", draft=draft, form=form, page=page,
+                           back=_back_url(draft)), 400 if form.errors else 200
+
+
+def _back_url(draft: ApplicationDraft) -> str:
+    if request.args.get("return") == "check":
+        return url_for("portal.check_answers", draft_id=draft.id)
+    return url_for("portal.resume_draft", draft_id=draft.id)
+
+
+def _enterprise_page(draft: ApplicationDraft, page: Page):
+    session, account = db_session(), current_account()
+    enterprises = enterprises_of(session, account, draft.bundle.code)
+    form = EnterpriseForm(data={"enterprise": str(draft.enterprise_id)} if draft.enterprise_id else {})
+    form.enterprise.choices = [SelectChoice(str(e.id), f"{e.name} ({e.uscc})") for e in enterprises]
+    if not form.is_submitted() and draft.enterprise_id is None and len(enterprises) == 1:
+        form.enterprise.data = str(enterprises[0].id)
+    if form.validate_on_submit():
+        try:
+            draft_service.choose_enterprise(session, account, draft, int(form.enterprise.data), page.slug)
+        except ValidationFailed:
+            form.enterprise.errors.append(_("This renewal is for the enterprise that holds the licence. Select "
+                                            "that enterprise."))
+        else:
+            return _after_save(draft, page.slug)
+    return render_template("portal/apply/page.html", draft=draft, form=form, page=page,
+                           back=_back_url(draft)), 400 if form.errors else 200
+
+
+# -- materials ------------------------------------------------------------------------------------------------------
+
+def upload_error(exc: ValidationFailed, title: str) -> str:
+    """The applicant's message for a refused upload (the service's code and parameters, translated)."""
+    name = exc.params.get("filename", "")
+    if exc.code == "too_many_files":
+        return ngettext("You can upload at most %(num)d file for “%(item)s”; %(already)d already there. Remove it, "
+                        "or choose fewer.",
+                        "You can upload at most %(num)d files for “%(item)s”; %(already)d already there. Remove "
+                        "some, or choose fewer.", exc.params.get("max", 0), item=title,
+                        already=exc.params.get("already", 0))
+    if exc.code == "file_too_large":
+        return _("“%(name)s” is larger than 10 MB. Each file must be 10 MB or smaller.", name=name)
+    if exc.code == "file_type":
+        return _("“%(name)s” is not a PDF, JPEG or PNG file. Each file must be one of those.", name=name)
+    if exc.code == "empty_file":
+        return _("“%(name)s” is empty. Choose the file again.", name=name)
+    return _("Upload “%(item)s” as PDF, JPEG or PNG files.", item=title)
+
+
+def _read_uploads(form: MaterialForm, item_code: str) -> list[Upload]:
+    return [Upload(item_code, f.filename or "upload", f.read(20 * 1024 * 1024)) for f in form.uploads()]
+
+
+@bp.route("/drafts/<int:draft_id>/materials/<item_code>", methods=["GET", "POST"])
+@login_required(*APPLICANT_ROLES)
+def draft_material(draft_id: int, item_code: str):
+    """One material item: the files uploaded so far, the e-licence that satisfies it (nothing to upload), or the
+    upload of several files at once."""
+    session, account = db_session(), current_account()
+    draft = _my_draft(draft_id)
+    statuses = item_statuses(session, draft)
+    status = next((s for s in statuses if s.item.code == item_code), None)
+    if status is None:
+        abort(404)
+    title = _localized_item(status)
+    form = MaterialForm()
+    if form.validate_on_submit():
+        uploads = _read_uploads(form, item_code)
+        try:
+            if uploads:
+                add_files(session, draft, status.item, uploads, _storage())
+            elif not status.satisfied:
+                check_uploads(status.item, [], len(status.files))
+        except ValidationFailed as exc:
+            form.files.errors.append(upload_error(exc, title))
+        else:
+            draft_service.mark_page_done(session, account, draft, _material_key(item_code))
+            return _after_save(draft, _material_key(item_code))
+    return render_template("portal/apply/material.html", draft=draft, form=form, status=status, title=title,
+                           remove_form=ConfirmForm(), max_per_post=MAX_FILES_PER_UPLOAD,
+                           back=_back_url(draft)), 400 if form.errors else 200
+
+
+@bp.route("/drafts/<int:draft_id>/files/<int:material_id>")
+@login_required(*APPLICANT_ROLES)
+def draft_file_download(draft_id: int, material_id: int):
+    draft = _my_draft(draft_id)
+    return send_material(draft_file(db_session(), draft, material_id))
+
+
+@bp.route("/drafts/<int:draft_id>/files/<int:material_id>/remove", methods=["POST"])
+@login_required(*APPLICANT_ROLES)
+def remove_draft_file(draft_id: int, material_id: int):
+    draft = _my_draft(draft_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    removed = remove_file(db_session(), draft, material_id, _storage())
+    flash(_("“%(name)s” was removed.", name=removed.filename), "success")
+    return redirect(url_for("portal.draft_material", draft_id=draft.id, item_code=removed.item_code))
+
+
+# -- check and send -------------------------------------------------------------------------------------------------
+
+@dataclass
+class SummarySection:
+    title: str
+    rows: list[tuple[str, str, str]]  # question, answer, change link
+
+
+def _summary(draft: ApplicationDraft, statuses: list[ItemStatus]) -> list[SummarySection]:
+    answers = draft.answers or {}
+    result = []
+    for section in _sections(draft):
+        rows = []
+        for page in section.pages:
+            change = url_for("portal.draft_page", draft_id=draft.id, slug=page.slug, **{"return": "check"})
+            if page.form is EnterpriseForm:
+                enterprise = draft.enterprise
+                rows.append((str(page.form.heading), f"{enterprise.name} ({enterprise.uscc})" if enterprise else "",
+                             change))
+                continue
+            form = page.form(formdata=None, data=page.form.initial(answers), meta={"csrf": False})
+            rows += [(question, answer, change) for question, answer in form.summary()]
+        result.append(SummarySection(str(section.title), rows))
+    documents = []
+    for status in statuses:
+        change = url_for("portal.draft_material", draft_id=draft.id, item_code=status.item.code,
+                         **{"return": "check"})
+        if status.licence is not None and not status.files:
+            shown = _("e-licence %(number)s, attached for you (nothing to upload)", number=status.licence.number)
+        elif status.files:
+            shown = ", ".join(f.filename for f in status.files)
+        else:
+            shown = _("Not provided")
+        documents.append((_localized_item(status), shown, change))
+    result.append(SummarySection(_("Documents"), documents))
+    return result
+
+
+@bp.route("/drafts/<int:draft_id>/check", methods=["GET", "POST"])
+@login_required(*APPLICANT_ROLES)
+def check_answers(draft_id: int):
+    """Check your answers, with a change link to each page, then send. The hidden submission token makes a second
+    send (double click, back button, retry) find the case the first one made."""
+    session, account = db_session(), current_account()
+    form = SubmitForm()
+    if form.is_submitted() and form.validate():
+        try:
+            application = draft_service.submit_draft(session, account, draft_id,
+                                                     submission_token=form.submission_token.data,
+                                                     storage_dir=_storage())
+        except ValidationFailed as exc:
+            if exc.code != "stale_form":
+                flash(_("Some sections are not complete yet. Complete them, then check your answers again."),
+                      "error")
+                return redirect(url_for("portal.resume_draft", draft_id=draft_id))
+            form.submission_token.errors.append(_("This form has expired. Reload the page and try again."))
+        else:
+            return redirect(url_for("portal.confirmation", reference=application.reference))
+    draft = _my_draft(draft_id)
+    statuses = item_statuses(session, draft)
+    if not _ready_to_check(task_list(draft, statuses)):
+        flash(_("Some sections are not complete yet. Complete them, then check your answers again."), "error")
+        return redirect(url_for("portal.resume_draft", draft_id=draft.id))
+    if not form.is_submitted() or form.submission_token.errors:
+        form.submission_token.data = draft.submission_token
+    return render_template("portal/apply/check.html", draft=draft, form=form,
+                           summary=_summary(draft, statuses)), 400 if form.errors else 200
+
+
+@bp.route("/drafts/<int:draft_id>/delete", methods=["GET", "POST"])
+@login_required(*APPLICANT_ROLES)
+def delete_draft(draft_id: int):
+    """Ask first, then delete the draft with its answers and files."""
+    draft = _my_draft(draft_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        draft_service.delete_draft(db_session(), current_account(), draft.id, _storage())
+        flash(_("Your draft application was deleted."), "success")
+        return redirect(url_for("portal.home"))
+    return render_template("portal/apply/delete.html", draft=draft, form=form), 400 if form.errors else 200
+
+
+# -- renewal --------------------------------------------------------------------------------------------------------
+
+@bp.route("/licences/<number>/renew", methods=["GET", "POST"])
+@login_required(*APPLICANT_ROLES)
+def renew_licence(number: str):
+    """Renew a licence: a draft of the same service, prefilled from the application that granted it. A POST here
+    (the one-click renewal on the service page) starts it at once; a GET asks first."""
+    session, account = db_session(), current_account()
+    try:
+        licence = draft_service.renewable_licence(session, account, number)
+    except InvalidTransition as exc:
+        return render_template("portal/apply/cannot_renew.html", number=number.strip().upper(), reason=exc.code,
+                               draft=None), 409
+    bundle = licence.application.bundle
+    if not applies_online(bundle):
+        return render_template("portal/apply/cannot_renew.html", number=licence.number, reason="not_online",
+                               draft=None), 409
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        completed = pages_answered(bundle.code, licence.application.answers or {})
+        if licence.holder_enterprise_id is not None:
+            completed.append("enterprise")  # the enterprise holding the licence is the one renewing it
+        try:
+            draft = draft_service.start_renewal(session, account, licence, completed=completed)
+        except InvalidTransition:
+            return render_template("portal/apply/cannot_renew.html", number=licence.number, reason="draft_exists",
+                                   draft=draft_service.draft_of_bundle(session, account, bundle)), 409
+        flash(_("Your answers from your last application are filled in. Check each section, add the documents, "
+                "then send."), "success")
+        return redirect(url_for("portal.resume_draft", draft_id=draft.id))
+    return render_template("portal/apply/renew.html", licence=licence, bundle=bundle,
+                           form=form), 400 if form.errors else 200
+
+
+# -- supplements ----------------------------------------------------------------------------------------------------
+
+def _open_supplement(application, request_id: int) -> Request:
+    found = db_session().get(Request, request_id)
+    if (found is None or found.kind != RequestKind.SUPPLEMENT
+            or found.instance_id != application.workflow_instance_id):
+        abort(404)
+    return found
+
+
+@bp.route("/cases/<reference>/requests/<int:request_id>/answer", methods=["GET", "POST"])
+@login_required(*APPLICANT_ROLES)
+def answer_items(reference: str, request_id: int):
+    """The supplement notice as one page: every item asked for, each with its own files (several per item), sent
+    together; the branch that asked resumes its clock."""
+    session, account = db_session(), current_account()
+    application = case_for_applicant(session, account, reference)
+    notice = _open_supplement(application, request_id)
+    if notice.state != RequestState.OPEN:
+        flash(_("This request was already answered or the case has ended. Nothing was changed."), "error")
+        return redirect(url_for("portal.case", reference=application.reference))
+    items = list(notice.items or []) or [_("Files for the missing materials")]
+    form = supplement_form_class(len(items))()
+    if form.validate_on_submit():
+        uploads = []
+        for index, _item in enumerate(items, start=1):
+            field_ = form[f"item_{index}"]
+            code = f"supplement-{notice.id}-{index}"
+            chosen = [Upload(code, f.filename or "upload", f.read(20 * 1024 * 1024))
+                      for f in (field_.data or []) if getattr(f, "filename", "")]
+            try:
+                if chosen:
+                    check_uploads(_SupplementItem(code), chosen, 0)
+            except ValidationFailed as exc:
+                field_.errors = [*field_.errors, upload_error(exc, items[index - 1])]
+            uploads += chosen
+        if not uploads and not any(form[f"item_{i}"].errors for i in range(1, len(items) + 1)):
+            form["item_1"].errors = [_("Upload at least one file with the missing materials.")]
+        if not any(form[f"item_{i}"].errors for i in range(1, len(items) + 1)):
+            try:
+                answer_supplement(session, account, application.reference, notice.id, uploads=uploads,
+                                  storage_dir=_storage(), command_id=form.command_id.data)
+            except InvalidTransition:
+                flash(_("This request was already answered or the case has ended. Nothing was changed."), "error")
+            else:
+                flash(_("Thank you. Your supplement was sent and the agency's review has resumed."), "success")
+            return redirect(url_for("portal.case", reference=application.reference))
+    fields = [(form[f"item_{index}"], text) for index, text in enumerate(items, start=1)]
+    has_errors = any(f.errors for f, _t in fields) or bool(form.errors)
+    return render_template("portal/apply/supplement.html", application=application, notice=notice, form=form,
+                           fields=fields, has_errors=has_errors), 400 if has_errors else 200
+
+
+@dataclass
+class _SupplementItem:
+    """The upload rules of one supplement item (the catalogue's items have theirs in MaterialItem)."""
+
+    code: str
+    max_files: int = MAX_FILES_PER_UPLOAD
