@@ -7,10 +7,13 @@ session cookie carries ``account_id``, as ``app.security.sign_in`` stores it). `
 ``client.get`` is the time the server spends on the request (routing, queries, rendering; no network). Pages:
 
     resident_home    /me/ of a random generated resident who represents no enterprise
-    enterprise_home  /me/ of a random enterprise's legal representative (their cases and licences)
+    enterprise_home  /me/enterprises/<id>/ of a random enterprise, opened by its legal representative (its cases with
+                     their branch timelines, licences, to-dos, mandates and the audit of what was done for it)
     case             /me/cases/<reference> of a random case, opened by its applicant
     catalogue        /services/ (anonymous)
     catalogue_search /services/?q=<term>, a rotating list of Chinese, pinyin, initials and English terms (anonymous)
+    follow_ups       /supervision/follow-ups (pages 1 and 2): poor ratings and their follow-up items, alternately
+                     for the city's supervisor (every agency) and the market agency's
 
 One JSON line per page: p50_ms, p95_ms, p99_ms, mean_ms, max_ms, n, users, queries_per_request (statements counted
 by a ``before_cursor_execute`` listener on the app's engine), sql_ms_mean (time inside those statements: the rest is
@@ -56,6 +59,7 @@ if str(REPO) not in sys.path:  # the project is installed editable; this only he
 from sqlalchemy import event, text  # noqa: E402
 
 TARGET_P95_MS = 50.0
+SERVER_TIME_ONLY = {"follow_ups"}  # a supervisor's page: timed, but not part of the portal's throughput runs
 BENCH_SECRET = "portal-bench-secret-not-for-production-use-0123456789"
 BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
 
@@ -79,7 +83,7 @@ def make_app(database_url: str):
 def display_path(url: str) -> str:
     """The URL with its varying part (case reference, id, search term) replaced by a placeholder."""
     url = re.sub(r"/[A-Z]{2}-\d{8}-\d{6}-.", "/<ref>", url)
-    return re.sub(r"\?q=.*", "?q=<term>", re.sub(r"/\d+$", "/<id>", url))
+    return re.sub(r"\?q=.*", "?q=<term>", re.sub(r"/\d+(/?)$", r"/<id>\1", url))
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -213,19 +217,25 @@ def pick_users(flask_app, n: int, seed: int) -> dict[str, list[tuple[int | None,
               AND NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.legal_representative_id = a.id)""", pool, seed,
                            generated=GENERATED, seed=seed)
         representatives = sample(session, """
-            SELECT DISTINCT e.legal_representative_id FROM enterprises e TABLESAMPLE BERNOULLI (10) REPEATABLE (:seed)
+            SELECT e.legal_representative_id, e.id FROM enterprises e TABLESAMPLE BERNOULLI (10) REPEATABLE (:seed)
             JOIN accounts a ON a.id = e.legal_representative_id WHERE a.email LIKE :generated""", pool, seed,
                                  generated=GENERATED, seed=seed)
         cases = sample(session, """
             SELECT applicant_id, reference FROM applications TABLESAMPLE SYSTEM (1) REPEATABLE (:seed)
             WHERE submission_token LIKE 'gen%'""", pool, seed, seed=seed)
+        supervisors = [row[0] for row in session.execute(text(
+            "SELECT id FROM accounts WHERE email IN ('supervisor@demo.onewindow.test', "
+            "'supervisor.market@demo.onewindow.test') ORDER BY email")).all()]
     if not residents or not representatives or not cases:
         raise SystemExit("no generated data in this database: run `flask gen-data` first")
     return {
         "resident_home": [(r[0], "/me/") for r in residents[:n]],
-        "enterprise_home": [(r[0], "/me/") for r in representatives[:n]],
+        "enterprise_home": [(r[0], f"/me/enterprises/{r[1]}/") for r in representatives[:n]],
         "case": [(applicant, f"/me/cases/{reference}") for applicant, reference in cases[:n]],
         "catalogue": [(None, "/services/")] * n,
+        "follow_ups": [(supervisors[i % len(supervisors)],
+                        "/supervision/follow-ups" + ("?page=2" if i % 4 == 3 else "")) for i in range(n)]
+        if supervisors else [],
         "catalogue_search": [(None, "/services/?q=" + urllib.parse.quote(SEARCH_TERMS[i % len(SEARCH_TERMS)]))
                              for i in range(n)],
     }
@@ -236,6 +246,8 @@ def server_time(args) -> dict[str, list[tuple[int | None, str]]]:
     timer = PageTimer(flask_app, explain=args.explain, explain_ms=args.explain_ms)
     pages = pick_users(flask_app, args.requests, args.seed)
     for name, requests in pages.items():
+        if not requests:
+            continue
         log(f"{name}: {len(requests)} requests")
         emit({"bench": "portal", **timer.measure(name, requests, max_seconds=args.max_seconds)})
     flask_app.extensions["onewindow_db"].dispose()
@@ -368,6 +380,8 @@ def load_page(args, target: str, requests: list[tuple[str, str | None]], extra: 
 def throughput(args, pages: dict[str, list[tuple[int | None, str]]]) -> None:
     results = {}
     for name, requests in pages.items():
+        if name in SERVER_TIME_ONLY or not requests:
+            continue
         cookies = session_cookies([a for a, _u in requests])
         results[name] = load_page(args, "wsgi:app", [(u, c) for (_a, u), c in zip(requests, cookies, strict=True)])
         log(f"throughput {name}: {results[name]['rps']} requests/s")

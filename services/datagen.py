@@ -4,7 +4,8 @@
 restaurant bundle (and of a resident bundle ``residence_permit`` when the catalogue has one whose definition has the
 same acceptance → split → branches → join shape) with everything a real case leaves behind: the workflow instance,
 its branches, tasks, events, requests, pending timers, the materials row, licences of approved cases, notifications
-and access records; the supervision figures' handling tallies are added to, as the engine does. The state mix
+and access records; the supervision figures' handling tallies are added to, as the engine does. After the cases,
+mandates, ratings and their follow-ups are added set-based (services/datagen_service_pages.py). The state mix
 follows a live system: about 70 % approved, 5 % refused and 25 % still running, the running ones biased so that the
 market agency holds most open tasks (100,000+ at the default volume).
 
@@ -48,6 +49,7 @@ from workflows.states import BranchState, InstanceState, RequestKind, RequestSta
 GENERATED_DOMAIN = "bench.onewindow.test"
 GENERATED_SCOPE = "generated for benchmarks"
 CHUNK = 10_000  # applications per transaction
+SERVICE_PAGE_TABLES = ("mandates", "ratings", "follow_ups")  # added set-based after the cases
 CLERKS_PER_AGENCY = 20
 UTC = dt.UTC
 
@@ -368,12 +370,17 @@ def generate(database: Database, *, applications: int = 1_000_000, residents: in
     generator = _Generator(database, seed=seed, today=today or dt.date.today(), progress=progress or (lambda n: None))
     generator.prepare()
     generator.writer = _Writer(generator)
+    first_enterprise, first_application = generator.next_id["enterprises"], generator.next_id["applications"]
     try:
         generator.people(residents, enterprises)
         generator.cases(applications, chunk)
     finally:
         generator.writer.close()
     generator.report_progress()
+    from services.datagen_service_pages import add_service_page_data
+
+    generator.counts.update(add_service_page_data(database, first_enterprise_id=first_enterprise,
+                                                  first_application_id=first_application, today=generator.today))
     generator.finish(vacuum=vacuum)
     return Result(counts=dict(generator.counts), seconds=time.perf_counter() - started, notes=generator.notes)
 
@@ -886,16 +893,22 @@ class _Generator:
     # -- the end -----------------------------------------------------------------------------------------------
 
     def finish(self, vacuum: bool = False) -> None:
-        """Fresh planner statistics (in the caller's connection, so that tests bound to one connection work)."""
+        """The queue and branch tallies, then fresh planner statistics (in the caller's connection, so that tests bound
+        to one connection work)."""
+        from services.applications.tallies import recount
+
+        # The bulk copy runs in replica mode on PostgreSQL, where the tally triggers do not fire.
+        with self.database.transaction() as session:
+            recount(session)
         if vacuum and self.database.is_postgresql:
             with self.database.engine.connect() as connection:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-                for table in (*TABLES, "counters", "wf_handling_tallies"):
+                for table in (*TABLES, *SERVICE_PAGE_TABLES, "counters", "wf_handling_tallies"):
                     connection.execute(text(f"VACUUM (ANALYZE) {table}"))
             return
         with self.database.transaction() as session:
             if self.database.is_postgresql:
-                for table in TABLES:
+                for table in (*TABLES, *SERVICE_PAGE_TABLES):
                     session.execute(text(f"ANALYZE {table}"))
             else:
                 session.execute(text("ANALYZE"))

@@ -1,36 +1,43 @@
-"""The applicant's pages: their service page, applying, the confirmation, a case, licence and material downloads."""
+"""The applicant's pages: their service page, the confirmation, a case, licence and material downloads (applying
+is in app/portal/apply.py)."""
 
 from __future__ import annotations
 
-import uuid
+import datetime as dt
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, send_file, url_for
-from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from werkzeug.routing import BuildError
 
 from app import db_session
 from app.forms import CommandForm
 from app.i18n import _
-from app.portal.forms import RestaurantForm, SupplementForm
+from app.portal.timeline import branch_timeline, page_helpers
 from app.security import current_account, login_required
-from services.applications.access import access_log_for
-from services.applications.decisions import answer_supplement, withdraw_application
+from services.applications.decisions import withdraw_application
 from services.applications.models import Material
 from services.applications.service import (
-    Upload,
     case_for_applicant,
     case_view,
-    cases_for,
     material_path,
-    submit_application,
 )
-from services.catalogue.models import Agency, Bundle
-from services.errors import InvalidTransition, ValidationFailed
+from services.errors import InvalidTransition
 from services.identity.models import Role
-from services.identity.service import enterprises_of
-from services.licences.service import licence_for_holder, licences_for, licences_of_case
-from services.notifications.service import inbox
+from services.licences.service import licence_for_holder, licences_of_case
+from services.ratings import may_rate, rating_of
+from services.service_pages import RUNNING, ServicePage, page_number, resident_page
 
 bp = Blueprint("portal", __name__, url_prefix="/me")
 APPLICANT_ROLES = (Role.RESIDENT,)
@@ -40,42 +47,52 @@ APPLICANT_ROLES = (Role.RESIDENT,)
 @login_required(*APPLICANT_ROLES)
 def home():
     session, account = db_session(), current_account()
-    return render_template("portal/home.html", cases=cases_for(session, account),
-                           licences=licences_for(session, account), notifications=inbox(session, account.id),
-                           enterprises=enterprises_of(session, account), access_log=access_log_for(session, account),
-                           agencies={a.code: a for a in session.scalars(select(Agency))})
+    if g.get("acting_for") is not None:  # acting for an enterprise: its page is this person's page for now
+        return redirect(url_for("portal.enterprise_home", enterprise_id=g.acting_for.enterprise.id))
+    page = resident_page(session, account, page_numbers())
+    return render_template("portal/home.html", sp=page, timelines=timelines_of(page), drafts=drafts_of(account),
+                           **page_links(), **page_helpers(page.agencies))
 
 
-@bp.route("/apply/<bundle_code>", methods=["GET", "POST"])
-@login_required(*APPLICANT_ROLES)
-def apply(bundle_code: str):
-    session, account = db_session(), current_account()
-    bundle = session.scalar(select(Bundle).where(Bundle.code == bundle_code))
-    if bundle is None or bundle.code != "open_restaurant":
-        abort(404)
-    enterprises = enterprises_of(session, account)
-    if not enterprises:
-        return render_template("portal/no_enterprise.html", bundle=bundle)
-    form = RestaurantForm()
-    form.enterprise.choices = [SelectChoice(str(e.id), f"{e.name} ({e.uscc})") for e in enterprises]
-    if not form.is_submitted():
-        form.submission_token.data = uuid.uuid4().hex
-        if len(enterprises) == 1:
-            form.enterprise.data = str(enterprises[0].id)
-    if form.validate_on_submit():
-        upload = form.premises_proof.data
-        try:
-            application = submit_application(
-                session, account, bundle.code, answers=form.answers(), enterprise_id=int(form.enterprise.data),
-                uploads=[Upload("premises_proof", upload.filename or "premises.pdf", upload.read())],
-                submission_token=form.submission_token.data, storage_dir=Path(current_app.config["UPLOAD_DIR"]))
-        except ValidationFailed as exc:
-            form.premises_proof.errors.append(_("The file is too large or not a PDF, JPEG or PNG.")
-                                              if exc.code in ("file_type", "file_too_large") else str(exc))
-        else:
-            return redirect(url_for("portal.confirmation", reference=application.reference))
-    status = 400 if form.errors else 200
-    return render_template("portal/apply_restaurant.html", form=form, bundle=bundle), status
+def page_numbers() -> dict[str, int]:
+    """Each list's page number from the query string (anything malformed is page 1)."""
+    return {name: page_number(request.args.get(name)) for name in ("cases", "licences", "messages", "access",
+                                                                    "audit")}
+
+
+def timelines_of(page: ServicePage) -> dict:
+    """Timelines of the running parallel cases on the page (the ended ones list their agencies' decisions in a line;
+    their timeline is on the case page)."""
+    today = dt.date.today()
+    running = {c.workflow_instance_id for c in page.cases.items if c.status in RUNNING}
+    return {instance_id: branch_timeline(branches, today) for instance_id, branches in page.branches.items()
+            if instance_id in running and len(branches) > 1}
+
+
+def drafts_of(account, enterprise_id: int | None = None) -> list:
+    """The account's unsent applications (services.applications.drafts, when that module is there): personal ones on
+    the person's page, an enterprise's on that enterprise's page."""
+    try:
+        from services.applications.drafts import drafts_for
+    except ImportError:
+        return []
+    return [d for d in drafts_for(db_session(), account) if getattr(d, "enterprise_id", None) == enterprise_id]
+
+
+def _url_or_none(endpoint: str, **values) -> str | None:
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:  # that page is not (yet) part of this installation
+        return None
+
+
+def page_links() -> dict:
+    """Links to pages other parts of the portal provide: renewing a licence (prefilled), sharing it, resuming a
+    draft."""
+    return {"renew_url": lambda licence: _url_or_none("portal.renew_licence", number=licence.number),
+            "share_url": lambda licence: _url_or_none("portal.licence_sharing", number=licence.number),
+            "resume_url": lambda draft: _url_or_none(getattr(draft, "resume_endpoint", "portal.resume_draft"),
+                                                     draft_id=draft.id)}
 
 
 @bp.route("/cases/<reference>/submitted")
@@ -88,15 +105,13 @@ def confirmation(reference: str):
 @bp.route("/cases/<reference>")
 @login_required(*APPLICANT_ROLES)
 def case(reference: str):
-    return _case_page(reference, SupplementForm(), None)
-
-
-def _case_page(reference: str, form: SupplementForm, answering: int | None, status: int = 200):
     session = db_session()
     application = case_for_applicant(session, current_account(), reference)
-    return render_template("portal/case.html", view=case_view(session, application), form=form,
-                           answering=answering, withdraw_form=CommandForm(),
-                           licences=licences_of_case(session, application.id)), status
+    view = case_view(session, application)
+    return render_template("portal/case.html", view=view, **page_helpers(view.agencies),
+                           licences=licences_of_case(session, application.id),
+                           timeline=branch_timeline(view.branches), rating=rating_of(session, application),
+                           may_rate=may_rate(application))
 
 
 @bp.route("/cases/<reference>/withdraw", methods=["GET", "POST"])
@@ -115,26 +130,6 @@ def withdraw(reference: str):
             flash(_("Your application %(reference)s was withdrawn.", reference=reference), "success")
         return redirect(url_for("portal.case", reference=reference))
     return render_template("portal/withdraw.html", application=application, form=form)
-
-
-@bp.route("/cases/<reference>/requests/<int:request_id>", methods=["POST"])
-@login_required(*APPLICANT_ROLES)
-def answer(reference: str, request_id: int):
-    """Send the supplement: the files join the case and the branch that asked resumes its clock."""
-    session = db_session()
-    case_for_applicant(session, current_account(), reference)  # 404 before anything else for someone else's case
-    form = SupplementForm()
-    if form.validate_on_submit():
-        uploads = [Upload("supplement", f.filename, f.read()) for f in form.files.data if f.filename]
-        try:
-            answer_supplement(session, current_account(), reference, request_id, uploads=uploads,
-                              storage_dir=Path(current_app.config["UPLOAD_DIR"]), command_id=form.command_id.data)
-        except InvalidTransition:
-            flash(_("This request was already answered or the case has ended. Nothing was changed."), "error")
-        else:
-            flash(_("Thank you. Your supplement was sent and the agency's review has resumed."), "success")
-        return redirect(url_for("portal.case", reference=reference))
-    return _case_page(reference, form, request_id, status=400)
 
 
 @bp.route("/cases/<reference>/materials/<int:material_id>")

@@ -1,1 +1,2 @@
+from app.supervision import follow_ups  # noqa: F401  (poor ratings and their follow-up, same blueprint)
 from app.supervision.routes import bp  # noqa: F401

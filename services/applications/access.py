@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.applications.models import Application
@@ -32,11 +32,3 @@ def record_access(session: Session, clerk: Account, application: Application, pu
     session.add(record)
     return record
 
-
-def access_log_for(session: Session, account: Account, limit: int = 50) -> list[tuple[AccessRecord, Application]]:
-    """Every clerk view of the cases this account can see (its own and its enterprises'), newest first."""
-    from services.applications.service import visible_to
-
-    return [(record, application) for record, application in session.execute(
-        select(AccessRecord, Application).join(Application, Application.id == AccessRecord.application_id)
-        .where(visible_to(account)).order_by(AccessRecord.at.desc(), AccessRecord.id.desc()).limit(limit))]

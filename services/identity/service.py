@@ -30,7 +30,10 @@ def authenticate(session: Session, email: str, password: str) -> Account | None:
     return account
 
 
-def enterprises_of(session: Session, account: Account) -> list[Enterprise]:
-    """Enterprises this account may act for (for now: those it is the legal representative of)."""
-    return list(session.scalars(select(Enterprise).where(Enterprise.legal_representative_id == account.id)
-                                .order_by(Enterprise.name)))
+def enterprises_of(session: Session, account: Account, bundle_code: str | None = None) -> list[Enterprise]:
+    """Enterprises this account may act for now: those it is the legal representative of, and those whose valid
+    mandate (not revoked, not expired) it holds; with ``bundle_code``, only mandates that cover that service."""
+    from services.identity.mandates import enterprise_access
+
+    return [access.enterprise for access in enterprise_access(session, account)
+            if access.is_representative or access.mandate.covers(bundle_code)]

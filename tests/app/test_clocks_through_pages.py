@@ -52,11 +52,12 @@ def test_supplement_loop(client, db, sign_in_as, accepted_case):
     client.set_cookie("lang", "en")
     page = client.get(f"/me/cases/{accepted_case}").get_data(as_text=True)
     assert "Floor plan with kitchen layout" in page and "Health certs" in page
-    action = re.search(r'action="(/me/cases/[^"]+/requests/\d+)"', page).group(1)
-    form = hidden_fields(page)
+    action = re.search(r'href="(/me/cases/[^"]+/requests/\d+/answer)"', page).group(1)
+    form = hidden_fields(client.get(action).get_data(as_text=True))
     nothing = client.post(action, data=form, content_type="multipart/form-data")
     assert nothing.status_code == 400 and "Upload at least one file" in nothing.get_data(as_text=True)
-    form["files"] = [(io.BytesIO(PDF), "plan.pdf"), (io.BytesIO(PDF), "certs.pdf")]
+    form["item_1"] = [(io.BytesIO(PDF), "plan.pdf")]
+    form["item_2"] = [(io.BytesIO(PDF), "certs.pdf")]
     answered = client.post(action, data=form, content_type="multipart/form-data")
     assert answered.status_code == 302
     branch = branch_of(db, task_id)

@@ -65,14 +65,44 @@ def cases_of(db, account_id: int) -> list[Application]:
         (Application.applicant_id == account_id) | Application.enterprise_id.in_(owned))).all()
 
 
+def enterprise_of(db, account_id: int) -> int:
+    return db.scalar(select(Enterprise.id).where(Enterprise.legal_representative_id == account_id))
+
+
 def test_service_page_queries_do_not_grow_with_cases(client, database, db, two_applicants):
+    """The enterprise's page (cases with their branch timelines, licences, to-dos, mandates, audit) and the person's
+    page cost the same statements with 2 cases as with 14 (a page of 10 is shown)."""
     few, many = two_applicants
     few_cases, many_cases = cases_of(db, few), cases_of(db, many)
     assert len(few_cases) == 2 and len(many_cases) == 14
-    few_count, few_page = page_queries(client, database, "/me/", few)
-    many_count, many_page = page_queries(client, database, "/me/", many)
-    assert all(c.reference in few_page for c in few_cases) and all(c.reference in many_page for c in many_cases)
-    assert many_count == few_count, f"/me/: {few_count} queries with 2 cases, {many_count} with 14"
+    few_count, few_page = page_queries(client, database, f"/me/enterprises/{enterprise_of(db, few)}/", few)
+    many_count, many_page = page_queries(client, database, f"/me/enterprises/{enterprise_of(db, many)}/", many)
+    few_cases = [c for c in few_cases if c.enterprise_id]
+    newest = sorted((c for c in many_cases if c.enterprise_id), key=lambda c: (c.submitted_at, c.id), reverse=True)
+    assert len(newest) > 10
+    assert all(c.reference in few_page for c in few_cases) and all(c.reference in many_page for c in newest[:10])
+    assert 'role="img"' in many_page  # the parallel cases' branch timelines are drawn
+    assert many_count == few_count, f"enterprise page: {few_count} queries with 2 cases, {many_count} with 14"
+    second_count, second_page = page_queries(client, database, f"/me/enterprises/{enterprise_of(db, many)}/?cases=2",
+                                             many)
+    assert all(c.reference in second_page for c in newest[10:]) and second_count == many_count
+    few_home, _page = page_queries(client, database, "/me/", few)
+    many_home, _page = page_queries(client, database, "/me/", many)
+    assert many_home == few_home, f"/me/: {few_home} queries for one person, {many_home} for another"
+
+
+def test_resident_page_queries_do_not_grow_with_cases(client, database, db):
+    """Residence-permit cases are personal: the person's own page lists them, a page of 10 at a time."""
+    counts = {}
+    for applications, seed in ((3, 41), (40, 42)):
+        db.commit()
+        generate(database, applications=applications, residents=1, enterprises=1, seed=seed)
+        person = db.scalar(select(Application.applicant_id).where(Application.enterprise_id.is_(None))
+                           .group_by(Application.applicant_id).order_by(func.count().desc()).limit(1))
+        personal = db.scalar(select(func.count()).select_from(Application).where(
+            Application.applicant_id == person, Application.enterprise_id.is_(None)))
+        counts[personal], _page = page_queries(client, database, "/me/", person)
+    assert len(set(counts.values())) == 1, f"/me/ statements by number of personal cases: {counts}"
 
 
 def test_case_page_queries_do_not_grow_with_branches_and_history(client, database, db, two_applicants):
@@ -136,3 +166,25 @@ def test_supervision_dashboard_queries_do_not_grow_with_rows(client, database, d
     assert agencies_many > agencies_few
     assert many_count == few_count, f"dashboard: {few_count} queries with {agencies_few} agencies' rows, " \
                                     f"{many_count} with {agencies_many}"
+
+
+
+def test_task_page_queries_do_not_grow_with_comments(app, client, database, db):
+    import uuid
+
+    from services.applications.comments import post_comment
+    from tests.app.test_workbench_tallies import accept, account, new_case, open_task
+
+    application = new_case(app, db)
+    accept(db, application)
+    clerk = account(db, "clerk.market")
+    task = open_task(db, application, "market")
+    counts = []
+    for authors in (["clerk.market"], ["clerk.env", "clerk.hub", "clerk.market", "clerk.env", "lead.market"]):
+        for author in authors:
+            post_comment(db, account(db, author), application, body="意见", command_id=uuid.uuid4().hex)
+        db.commit()  # as the other tests here: the page's request sees committed rows (the test still rolls back)
+        count, page = page_queries(client, database, f"/work/tasks/{task.id}", clerk.id)
+        counts.append((count, page.count('class="comment"')))
+    assert [c for _q, c in counts] == [1, 6]
+    assert counts[0][0] == counts[1][0], f"task page: {counts[0][0]} queries with 1 comment, {counts[1][0]} with 6"
