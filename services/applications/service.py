@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from services import runtime
 from services.applications.models import Application, CaseStatus, Counter, Material
@@ -25,7 +25,9 @@ from services.catalogue.models import Agency, Bundle, Matter
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import make_reference
 from services.identity.models import Account, Enterprise, Role
+from services.identity.service import enterprises_of
 from services.jobs import outbox, queues
+from services.licences.models import Licence
 from services.notifications.service import notify
 from workflows.calendar import default_calendar
 from workflows.definitions import load_directory
@@ -43,11 +45,12 @@ class ApplicationHooks:
 
     def run_action(self, session: Session, instance: WorkflowInstance, action: str) -> None:
         if action == "issue_licences":
-            for branch in session.scalars(select(Branch).where(Branch.instance_id == instance.id,
-                                                               Branch.state == BranchState.APPROVED)):
-                matter = session.scalar(select(Matter).where(Matter.code == branch.matter_code))
-                if matter is not None and matter.licence_type_id is not None:
-                    outbox.enqueue(session, queues.LICENCES, "issue_licence", branch_id=branch.id)
+            # One query for the approved branches whose matter grants a licence (not one per branch).
+            granting = session.scalars(select(Branch.id).join(Matter, Matter.code == Branch.matter_code).where(
+                Branch.instance_id == instance.id, Branch.state == BranchState.APPROVED,
+                Matter.licence_type_id.is_not(None)).order_by(Branch.id))
+            for branch_id in granting.all():
+                outbox.enqueue(session, queues.LICENCES, "issue_licence", branch_id=branch_id)
 
     def on_state_changed(self, session: Session, instance: WorkflowInstance) -> None:
         application = session.scalar(select(Application).where(Application.workflow_instance_id == instance.id))
@@ -165,13 +168,19 @@ def store_upload(storage_dir: Path, upload: Upload) -> Material:
 
 
 def material_path(storage_dir: Path, material: Material) -> Path:
+    """Where an uploaded material's file is. An e-licence material has no file (its licence is the proof)."""
+    if not material.storage_key:
+        raise NotFound("material_file")
     return storage_dir / material.storage_key[:2] / material.storage_key
 
 
 def submit_application(session: Session, applicant: Account, bundle_code: str, *, answers: dict,
                        uploads: list[Upload], submission_token: str, storage_dir: Path,
-                       enterprise_id: int | None = None, today: dt.date | None = None) -> Application:
-    """Submit an application and start its approval. The same ``submission_token`` twice yields one application."""
+                       enterprise_id: int | None = None, renews_licence_id: int | None = None,
+                       today: dt.date | None = None) -> Application:
+    """Submit an application and start its approval. The same ``submission_token`` twice yields one application.
+    ``enterprise_id`` must be an enterprise the applicant may act for (for this service); ``renews_licence_id`` a
+    licence held by the applicant or by that enterprise."""
     existing = session.scalar(select(Application).where(Application.submission_token == submission_token))
     if existing is not None:
         if existing.applicant_id != applicant.id:
@@ -180,15 +189,19 @@ def submit_application(session: Session, applicant: Account, bundle_code: str, *
     bundle = session.scalar(select(Bundle).where(Bundle.code == bundle_code))
     if bundle is None:
         raise NotFound("bundle")
-    if enterprise_id is not None:
-        enterprise = session.get(Enterprise, enterprise_id)
-        if enterprise is None or enterprise.legal_representative_id != applicant.id:
-            raise PermissionDenied("no_mandate")
+    if enterprise_id is not None and enterprise_id not in {e.id for e in enterprises_of(session, applicant,
+                                                                                        bundle_code)}:
+        raise PermissionDenied("no_mandate")
+    if renews_licence_id is not None:
+        renewed = session.get(Licence, renews_licence_id)
+        if renewed is None or not (renewed.holder_account_id == applicant.id or (
+                enterprise_id is not None and renewed.holder_enterprise_id == enterprise_id)):
+            raise NotFound("licence")
     today = today or dt.date.today()
     reference = make_reference("GZ", today, next_serial(session, f"case:{today.isoformat()}"))
     application = Application(reference=reference, bundle_id=bundle.id, applicant_id=applicant.id,
                               enterprise_id=enterprise_id, answers=answers, submission_token=submission_token,
-                              status=CaseStatus.SUBMITTED)
+                              status=CaseStatus.SUBMITTED, renews_licence_id=renews_licence_id)
     application.materials = [store_upload(storage_dir, upload) for upload in uploads]
     try:
         with session.begin_nested():
@@ -210,22 +223,36 @@ def submit_application(session: Session, applicant: Account, bundle_code: str, *
 
 # -- following a case -----------------------------------------------------------------------------------------------
 
-def visible_to(account: Account):
+def visible_to(account: Account, session: Session | None = None):
+    """The condition on applications this account may see. With a session (as every page passes it): its personal
+    cases, every case of the enterprises it represents and the cases its valid mandates cover, by indexed values
+    (services.identity.mandates.case_scope). Without one, the older condition (own cases and represented
+    enterprises' by subquery, no mandates), kept for callers that have no session."""
+    if session is not None:
+        from services.identity.mandates import case_scope
+
+        return case_scope(session, account)
     owned = select(Enterprise.id).where(Enterprise.legal_representative_id == account.id)
     return or_(Application.applicant_id == account.id, Application.enterprise_id.in_(owned))
 
 
 def cases_for(session: Session, account: Account) -> list[Application]:
-    """The applicant's own cases and those of the enterprises they represent, newest first."""
-    return list(session.scalars(select(Application).where(visible_to(account))
+    """Every case the account may see (see visible_to), newest first. The service pages list them a page at a time
+    (services.service_pages)."""
+    return list(session.scalars(select(Application).where(visible_to(account, session))
                                 .order_by(Application.submitted_at.desc(), Application.id.desc())))
 
 
 def case_for_applicant(session: Session, account: Account, reference: str) -> Application:
-    """The case with this reference if the account may see it; NotFound otherwise (even if it exists)."""
-    application = session.scalar(select(Application).where(Application.reference == reference.strip().upper(),
-                                                           visible_to(account)))
-    if application is None:
+    """The case with this reference if the account may see it (its own, its enterprise's, or one its mandate
+    covers); NotFound otherwise (even if it exists)."""
+    from services.identity.mandates import may_see_case
+
+    # Found by its unique reference, then checked in Python: the enterprise and the bundle come joined, so the
+    # representative and the applicant cost no further query, an agent one (their mandate).
+    application = session.scalar(select(Application).where(Application.reference == reference.strip().upper())
+                                 .options(joinedload(Application.bundle).lazyload(Bundle.items)))
+    if application is None or not may_see_case(session, account, application):
         raise NotFound("case")
     return application
 
