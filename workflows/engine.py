@@ -10,6 +10,11 @@ Clocks follow the Administrative Licensing Law: each branch has its own due date
 applicant for supplements or pausing for expert review stops that branch's clock and keeps the working days left;
 resuming starts them again from the day of resumption. The engine calls back into the services only through
 ``Hooks``: it never knows what a licence or a citizen is.
+
+A command on a task reads what it decides on in one statement (``workflows.loading``; callers still get live ORM
+objects), writes the rows it changes with the prebuilt statements of ``workflows.store``, and collects the rows it
+adds in a ``Batch`` written at its end (``_finish``): about 7 statements per task completion instead of 17, no
+unit-of-work flush on the way, and the hot statements run on the DBAPI cursor (``store.Prepared``).
 """
 
 from __future__ import annotations
@@ -18,15 +23,15 @@ import datetime as dt
 from typing import Protocol
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from services.db import lock_for_update, utcnow
 from services.errors import InvalidTransition, NotFound, ValidationFailed
+from workflows import store
 from workflows.calendar import WorkingCalendar
 from workflows.definitions import Definition, Node, Registry
-from workflows.models import Branch, Event, HandlingTally, Request, Task, Timer, WorkflowInstance
+from workflows.loading import TaskContext, load_open_task, previous_event_id, previous_instance_id, unsettled_members
+from workflows.models import Branch, HandlingTally, Request, Task, Timer, WorkflowInstance
 from workflows.states import (
     ENDED_INSTANCE_STATES,
     RUNNING_BRANCH_STATES,
@@ -38,6 +43,9 @@ from workflows.states import (
     TaskState,
     TimerKind,
 )
+from workflows.store import Batch, tally
+
+__all__ = ["Engine", "Hooks", "NoHooks", "rebuild_tallies", "tally"]
 
 BRANCH_EXTENSION_DAYS = 10  # art. 42: the agency head may extend a decision by 10 working days
 JOINT_EXTENSION_DAYS = 15  # art. 42: a joint (parallel) approval may be extended by 15 working days
@@ -66,18 +74,6 @@ class NoHooks:
         pass
 
 
-def tally(session: Session, agency_code: str, handling_days: int, on_time: bool, count: int = 1) -> None:
-    """Add a decided branch to its agency's handling tally (an upsert, safe under concurrent decisions)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(HandlingTally).values(agency_code=agency_code, handling_days=handling_days, decided=count,
-                                             on_time=count if on_time else 0)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["agency_code", "handling_days"],
-        set_={"decided": HandlingTally.decided + count,
-              "on_time": HandlingTally.on_time + (count if on_time else 0)}))
-
-
 def rebuild_tallies(session: Session) -> None:
     """Recount every agency's handling tally from the decided branches (after bulk loads that bypass the engine)."""
     session.execute(HandlingTally.__table__.delete())
@@ -99,25 +95,34 @@ class Engine:
     def start(self, session: Session, key: str, *, subject_id: int, data: dict, actor_id: int | None,
               command_id: str, today: dt.date) -> WorkflowInstance:
         """Start an instance of the latest version of ``key`` and run it to its first wait state."""
-        previous = self._previous(session, command_id)
+        session.flush()
+        batch = Batch(session)
+        previous = previous_instance_id(batch, command_id)
         if previous is not None:
-            return session.get(WorkflowInstance, previous.instance_id)
+            return session.get(WorkflowInstance, previous)
         definition = self.registry.get(key)
-        instance = WorkflowInstance(definition_key=key, definition_version=definition.version, subject_id=subject_id,
-                                    state=InstanceState.RUNNING, data=dict(data), received_on=today, revision=0)
+        values = {"definition_key": key, "definition_version": definition.version, "subject_id": subject_id,
+                  "state": InstanceState.RUNNING, "data": dict(data), "received_on": today, "accepted_on": None,
+                  "joint_due": None, "joint_extended": False, "joint_overdue": False, "started_at": utcnow(),
+                  "ended_at": None, "revision": 0}
+        instance_id = store.insert_instance(batch, values)
+        # The row is written; the object joins the session as if just loaded (no second INSERT, no SELECT).
+        instance = WorkflowInstance(id=instance_id, **values)
+        make_transient_to_detached(instance)
         session.add(instance)
-        session.flush()
-        self._event(session, instance, actor_id, "started", None, {"version": definition.version}, command_id)
-        self._enter(session, definition, instance, definition.start, today)
-        session.flush()
+        batch.event(instance_id, actor_id, "started", None, {"version": definition.version}, command_id)
+        self._enter(batch, definition, instance, definition.start, today)
+        self._finish(batch, instance)
         return instance
 
     def complete_task(self, session: Session, task_id: int, *, actor_id: int | None, outcome: str, command_id: str,
                       today: dt.date, opinion: str = "") -> Task:
         """Complete a human task with ``outcome``: accept (the lead window), approve or reject (a branch)."""
-        task, instance = self._open_task_for_command(session, task_id, command_id)
-        if task is None:
-            return instance  # a repeated command: nothing to do
+        batch = Batch(session)
+        context = self._open_task_for_command(batch, task_id, command_id)
+        if context.repeated:
+            return context.task  # a repeated command: nothing to do
+        task, instance, branch = context.task, context.instance, context.branch
         definition = self.definition_of(instance)
         node = definition.node(task.node_id)
         allowed = {Outcome.ACCEPT} if node.acceptance else {Outcome.APPROVE, Outcome.REJECT}
@@ -125,31 +130,32 @@ class Engine:
             raise InvalidTransition("outcome_not_allowed", outcome=outcome)
         if outcome == Outcome.REJECT and not opinion.strip():
             raise ValidationFailed("reasons_required")
-        self._require_running_clock(session, task)
-        self._close_task(task, outcome, actor_id)
-        self._event(session, instance, actor_id, f"task_{outcome}", node.id, {"opinion": opinion}, command_id)
+        self._require_running_clock(context)
+        self._close_task(batch, task, outcome, actor_id)
+        batch.event(instance.id, actor_id, f"task_{outcome}", node.id, {"opinion": opinion}, command_id)
         if node.acceptance:
-            self._accept(session, definition, instance, node, accepted_on=today)
-        elif task.branch is not None:
-            self._decide_branch(session, definition, instance, task.branch, outcome, opinion, actor_id, today)
+            self._accept(batch, definition, instance, node, accepted_on=today)
+        elif branch is not None:
+            self._decide_branch(batch, definition, context, outcome, opinion, actor_id, today)
         else:
-            self._enter(session, definition, instance, node.next, today)
-        session.flush()
+            self._enter(batch, definition, instance, node.next, today)
+        self._finish(batch, instance)
         return task
 
     def withdraw(self, session: Session, instance_id: int, *, actor_id: int, command_id: str, reason: str = ""):
         """The applicant withdraws before a decision: every open task, branch, request and timer is cancelled."""
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return session.get(WorkflowInstance, instance_id)
         instance = self._lock(session, instance_id)
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return instance
         if instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("already_decided")
-        self._event(session, instance, actor_id, "withdrawn", None, {"reason": reason}, command_id)
-        self._cancel_open(session, instance)
-        self._end(session, instance, InstanceState.WITHDRAWN)
-        session.flush()
+        batch = Batch(session)
+        batch.event(instance.id, actor_id, "withdrawn", None, {"reason": reason}, command_id)
+        self._cancel_open(batch, instance)
+        self._end(batch, instance, InstanceState.WITHDRAWN)
+        self._finish(batch, instance)
         return instance
 
     # -- commands: clocks -----------------------------------------------------------------------------------------
@@ -159,27 +165,24 @@ class Engine:
         """The one-time supplement notice (一次性告知): every missing item at once; the branch's clock pauses.
 
         At acceptance it also keeps the application from counting as accepted when the 5 days run out."""
-        task, instance = self._open_task_for_command(session, task_id, command_id)
-        if task is None:
+        batch = Batch(session)
+        context = self._open_task_for_command(batch, task_id, command_id)
+        if context.repeated:
             return session.scalar(select(Request).where(Request.task_id == task_id).order_by(Request.id.desc()))
+        task, instance, branch = context.task, context.instance, context.branch
         items = [item.strip() for item in items if item and item.strip()]
         if not items:
             raise ValidationFailed("supplement_items_required")
-        self._require_running_clock(session, task)
-        branch = task.branch
+        self._require_running_clock(context)
         if branch is not None:
-            self._stop_clock(session, branch, BranchState.WAITING_APPLICANT, today)
+            self._stop_clock(batch, branch, BranchState.WAITING_APPLICANT, today)
         else:
-            self._cancel_timers(session, instance, kinds={TimerKind.ACCEPTANCE_DEADLINE})
-        request = Request(instance_id=instance.id, branch_id=branch.id if branch else None, task_id=task.id,
-                          kind=RequestKind.SUPPLEMENT, state=RequestState.OPEN, items=items, note=note,
-                          agency_code=task.agency_code, requested_by=actor_id, requested_at=utcnow())
-        session.add(request)
-        session.flush()
+            self._cancel_timers(batch, instance.id, kinds={TimerKind.ACCEPTANCE_DEADLINE})
+        request = self._new_request(session, task, branch, RequestKind.SUPPLEMENT, actor_id, items=items, note=note)
         detail = {"request_id": request.id, "items": items, "note": note}
-        self._event(session, instance, actor_id, "supplement_requested", task.node_id, detail, command_id)
+        batch.event(instance.id, actor_id, "supplement_requested", task.node_id, detail, command_id)
         self.hooks.on_notice(session, instance, "supplement_requested", detail)
-        session.flush()
+        self._finish(batch, instance)
         return request
 
     def resubmit(self, session: Session, request_id: int, *, actor_id: int, command_id: str, today: dt.date):
@@ -187,97 +190,97 @@ class Engine:
         request = session.get(Request, request_id)
         if request is None or request.kind != RequestKind.SUPPLEMENT:
             raise NotFound("request")
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return request
         instance = self._lock(session, request.instance_id)
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return request
         session.refresh(request)
         if request.state != RequestState.OPEN or instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("request_closed")
         request.state, request.decided_at = RequestState.ANSWERED, utcnow()
         task = session.get(Task, request.task_id)
+        batch = Batch(session)
         if request.branch_id is not None:
             branch = session.get(Branch, request.branch_id)
             waited = max(self.calendar.working_days_between(branch.paused_on, today), 0)
-            self._restart_clock(session, branch, today)
+            self._restart_clock(batch, branch, today)
             if instance.joint_due is not None and waited:
                 # Time the applicant spends supplementing is not the agencies' (art. 45): the joint limit moves too.
                 instance.joint_due = self.calendar.add_working_days(instance.joint_due, waited)
-                self._reschedule_joint(session, instance)
+                self._reschedule_joint(batch, instance)
         else:
             definition = self.definition_of(instance)
             task.due_on = self.calendar.add_working_days(today, definition.node(task.node_id).limit_days)
-            self._schedule(session, instance, TimerKind.ACCEPTANCE_DEADLINE, task.due_on + dt.timedelta(days=1))
-        self._event(session, instance, actor_id, "resubmitted", task.node_id, {"request_id": request.id}, command_id)
+            batch.timer(instance.id, TimerKind.ACCEPTANCE_DEADLINE, task.due_on + dt.timedelta(days=1), None)
+        batch.event(instance.id, actor_id, "resubmitted", task.node_id, {"request_id": request.id}, command_id)
         instance.revision += 1
-        session.flush()
+        self._finish(batch, instance)
         return request
 
     def pause(self, session: Session, task_id: int, *, actor_id: int, reason: str, expected_days: int,
               command_id: str, today: dt.date) -> Branch | None:
         """Stop a branch's clock for expert review, testing or a hearing (art. 45); the applicant is told how long."""
-        task, instance = self._open_task_for_command(session, task_id, command_id)
-        if task is None:
+        batch = Batch(session)
+        context = self._open_task_for_command(batch, task_id, command_id)
+        if context.repeated:
             return None
-        if task.branch is None:
+        instance, branch = context.instance, context.branch
+        if branch is None:
             raise InvalidTransition("not_a_branch")
         if not reason.strip() or not isinstance(expected_days, int) or not 0 < expected_days <= 250:
             raise ValidationFailed("pause_reason_and_length_required")
-        self._require_running_clock(session, task)
-        branch = task.branch
-        self._stop_clock(session, branch, BranchState.PAUSED, today)
+        self._require_running_clock(context)
+        self._stop_clock(batch, branch, BranchState.PAUSED, today)
         branch.resume_expected_on = self.calendar.add_working_days(today, expected_days)
         detail = {"reason": reason, "expected_days": expected_days,
                   "resume_expected_on": branch.resume_expected_on.isoformat()}
-        self._event(session, instance, actor_id, "paused", branch.node_id, detail, command_id)
+        batch.event(instance.id, actor_id, "paused", branch.node_id, detail, command_id)
         self.hooks.on_notice(session, instance, "paused", detail)
-        session.flush()
+        self._finish(batch, instance)
         return branch
 
     def resume(self, session: Session, task_id: int, *, actor_id: int, command_id: str, today: dt.date):
         """Restart a paused branch's clock with the working days it had left."""
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return session.get(Task, task_id).branch
         task = self._task(session, task_id)
         instance = self._lock(session, task.instance_id)
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return task.branch
         branch = task.branch
         if branch is None or branch.state != BranchState.PAUSED or instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("not_paused")
-        self._restart_clock(session, branch, today)
-        self._event(session, instance, actor_id, "resumed", branch.node_id, {"due_on": branch.due_on.isoformat()},
+        batch = Batch(session)
+        self._restart_clock(batch, branch, today)
+        batch.event(instance.id, actor_id, "resumed", branch.node_id, {"due_on": branch.due_on.isoformat()},
                     command_id)
-        session.flush()
+        self._finish(batch, instance)
         return branch
 
     def request_extension(self, session: Session, task_id: int, *, actor_id: int, reason: str,
                           command_id: str) -> Request | None:
         """Ask for the statutory extension; it takes effect only when a supervisor approves it."""
-        task, instance = self._open_task_for_command(session, task_id, command_id)
-        if task is None:
+        batch = Batch(session)
+        context = self._open_task_for_command(batch, task_id, command_id)
+        if context.repeated:
             return session.scalar(select(Request).where(Request.task_id == task_id,
                                                         Request.kind == RequestKind.EXTENSION))
-        if task.branch is None:
+        task, instance, branch = context.task, context.instance, context.branch
+        if branch is None:
             raise InvalidTransition("not_a_branch")
         if not reason.strip():
             raise ValidationFailed("extension_reason_required")
-        branch = task.branch
         pending = session.scalar(select(Request.id).where(Request.branch_id == branch.id,
                                                           Request.kind == RequestKind.EXTENSION,
                                                           Request.state.in_([RequestState.OPEN,
                                                                              RequestState.APPROVED])))
         if branch.extended or pending is not None:
             raise InvalidTransition("already_extended")
-        request = Request(instance_id=instance.id, branch_id=branch.id, task_id=task.id, kind=RequestKind.EXTENSION,
-                          state=RequestState.OPEN, items=[], note=reason, agency_code=branch.agency_code,
-                          requested_by=actor_id, requested_at=utcnow())
-        session.add(request)
-        session.flush()
-        self._event(session, instance, actor_id, "extension_requested", branch.node_id,
+        request = self._new_request(session, task, branch, RequestKind.EXTENSION, actor_id, items=[], note=reason)
+        batch.event(instance.id, actor_id, "extension_requested", branch.node_id,
                     {"request_id": request.id, "reason": reason}, command_id)
-        session.flush()
+        self._finish(batch, instance)
         return request
 
     def decide_extension(self, session: Session, request_id: int, *, actor_id: int, approve: bool, command_id: str,
@@ -286,21 +289,22 @@ class Engine:
         request = session.get(Request, request_id)
         if request is None or request.kind != RequestKind.EXTENSION:
             raise NotFound("request")
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return request
         instance = self._lock(session, request.instance_id)
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return request
         session.refresh(request)
         if request.state != RequestState.OPEN or instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("request_closed")
         request.decided_by, request.decided_at = actor_id, utcnow()
         branch = session.get(Branch, request.branch_id)
+        batch = Batch(session)
         if not approve or branch.state not in RUNNING_BRANCH_STATES:
             request.state = RequestState.REFUSED
-            self._event(session, instance, actor_id, "extension_refused", branch.node_id,
+            batch.event(instance.id, actor_id, "extension_refused", branch.node_id,
                         {"request_id": request.id, "comment": comment}, command_id)
-            session.flush()
+            self._finish(batch, instance)
             return request
         request.state = RequestState.APPROVED
         branch.extended = True
@@ -308,19 +312,19 @@ class Engine:
             branch.due_on = self.calendar.add_working_days(branch.due_on, BRANCH_EXTENSION_DAYS)
             branch.overdue = branch.due_on < today
             self._sync_branch_task(session, branch)
-            self._schedule_branch_timers(session, instance, branch, today)
+            self._schedule_branch_timers(batch, instance.id, branch, today)
         else:
             branch.remaining_days = (branch.remaining_days or 0) + BRANCH_EXTENSION_DAYS
         if not instance.joint_extended and instance.joint_due is not None:
             instance.joint_extended = True
             instance.joint_due = self.calendar.add_working_days(instance.joint_due, JOINT_EXTENSION_DAYS)
             instance.joint_overdue = instance.joint_due < today
-            self._reschedule_joint(session, instance)
+            self._reschedule_joint(batch, instance)
         detail = {"request_id": request.id, "reason": request.note, "due_on": branch.due_on.isoformat(),
                   "agency": branch.agency_code}
-        self._event(session, instance, actor_id, "extension_granted", branch.node_id, detail, command_id)
+        batch.event(instance.id, actor_id, "extension_granted", branch.node_id, detail, command_id)
         self.hooks.on_notice(session, instance, "extension_granted", detail)
-        session.flush()
+        self._finish(batch, instance)
         return request
 
     # -- timers ---------------------------------------------------------------------------------------------------
@@ -337,15 +341,22 @@ class Engine:
         timer.fired_at = utcnow()
         if instance.state in ENDED_INSTANCE_STATES:
             return False
+        batch = Batch(session)
+        acted = self._act_on_timer(batch, instance, timer, today)
+        self._finish(batch, instance)
+        return acted
+
+    def _act_on_timer(self, batch: Batch, instance, timer: Timer, today: dt.date) -> bool:
+        session = batch.session
         command_id = f"timer:{timer.id}"
         if timer.kind == TimerKind.ACCEPTANCE_DEADLINE:
-            return self._deemed_acceptance(session, instance, command_id)
+            return self._deemed_acceptance(batch, instance, command_id)
         if timer.kind == TimerKind.JOINT_DEADLINE:
             if instance.joint_due is None or instance.joint_due >= today:
                 return False
             instance.joint_overdue = True
             detail = {"joint_due": instance.joint_due.isoformat()}
-            self._event(session, instance, None, "joint_overdue", None, detail, command_id)
+            batch.event(instance.id, None, "joint_overdue", None, detail, command_id)
             self.hooks.on_notice(session, instance, "joint_overdue", detail)
             return True
         branch = session.get(Branch, timer.branch_id)
@@ -353,13 +364,13 @@ class Engine:
             return False
         detail = {"agency": branch.agency_code, "due_on": branch.due_on.isoformat(), "branch_id": branch.id}
         if timer.kind == TimerKind.BRANCH_WARNING:
-            self._event(session, instance, None, "deadline_warning", branch.node_id, detail, command_id)
+            batch.event(instance.id, None, "deadline_warning", branch.node_id, detail, command_id)
             self.hooks.on_notice(session, instance, "deadline_warning", detail)
             return True
         if branch.due_on >= today:
             return False
         branch.overdue = True
-        self._event(session, instance, None, "overdue", branch.node_id, detail, command_id)
+        batch.event(instance.id, None, "overdue", branch.node_id, detail, command_id)
         self.hooks.on_notice(session, instance, "overdue", detail)
         return True
 
@@ -372,10 +383,10 @@ class Engine:
         ``mapping`` renames branch nodes (old id -> new id); unnamed branches keep their id. Each mapped branch must
         be a branch of the same split in the new version, handled by the same agency. Nothing changes otherwise.
         """
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return session.get(WorkflowInstance, instance_id)
         instance = self._lock(session, instance_id)
-        if self._previous(session, command_id) is not None:
+        if previous_event_id(session, command_id) is not None:
             return instance
         mapping = mapping or {}
         if instance.state != InstanceState.RUNNING:
@@ -404,9 +415,10 @@ class Engine:
                 branch.node_id = new_ids[branch.node_id]
         instance.definition_version = version
         instance.revision += 1
-        self._event(session, instance, actor_id, "migrated", None,
-                    {"from": old_version, "to": version, "mapping": new_ids}, command_id)
-        session.flush()
+        batch = Batch(session)
+        batch.event(instance.id, actor_id, "migrated", None, {"from": old_version, "to": version, "mapping": new_ids},
+                    command_id)
+        self._finish(batch, instance)
         return instance
 
     # -- queries --------------------------------------------------------------------------------------------------
@@ -416,10 +428,12 @@ class Engine:
 
     # -- internals: commands --------------------------------------------------------------------------------------
 
-    def _previous(self, session: Session, command_id: str) -> Event | None:
-        if not command_id:
-            raise ValidationFailed("command_id_required")
-        return session.scalar(select(Event).where(Event.command_id == command_id))
+    @staticmethod
+    def _finish(batch: Batch, instance: WorkflowInstance) -> None:
+        """Write what the command changed: the instance row, the new rows, then the ORM's own pending changes."""
+        store.store_instance(batch, instance)
+        batch.write()
+        batch.session.flush()
 
     def _task(self, session: Session, task_id: int) -> Task:
         task = session.get(Task, task_id)
@@ -427,31 +441,24 @@ class Engine:
             raise NotFound("task")
         return task
 
-    def _open_task_for_command(self, session, task_id, command_id):
-        """(task, locked instance) for a command on an open task, or (None, task) for a repeated command."""
-        task = self._task(session, task_id)
-        if self._previous(session, command_id) is not None:
-            return None, task
-        instance = self._lock(session, task.instance_id)
-        # A twin of this command may have committed while we waited for the lock: then it is a repeat, not an error.
-        if self._previous(session, command_id) is not None:
-            return None, task
-        session.refresh(task)
-        if task.state != TaskState.OPEN or instance.state in ENDED_INSTANCE_STATES:
+    def _open_task_for_command(self, batch: Batch, task_id: int, command_id: str) -> TaskContext:
+        """The task, its locked instance and its branch for a command on an open task (``repeated`` for a repeat)."""
+        context = load_open_task(batch, task_id, command_id)
+        if context.repeated:
+            return context
+        if context.task.state != TaskState.OPEN or context.instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("task_closed")
-        instance.revision += 1
-        return task, instance
+        context.instance.revision += 1
+        return context
 
-    def _require_running_clock(self, session, task: Task) -> None:
+    @staticmethod
+    def _require_running_clock(context: TaskContext) -> None:
         """Decisions and new requests need the clock running: not while the applicant or an expert has the case."""
-        if task.branch is not None:
-            if task.branch.state != BranchState.ACTIVE:
-                raise InvalidTransition("clock_paused", state=task.branch.state.value)
+        if context.branch is not None:
+            if context.branch.state != BranchState.ACTIVE:
+                raise InvalidTransition("clock_paused", state=context.branch.state.value)
             return
-        waiting = session.scalar(select(Request.id).where(Request.task_id == task.id,
-                                                          Request.kind == RequestKind.SUPPLEMENT,
-                                                          Request.state == RequestState.OPEN))
-        if waiting is not None:
+        if context.waiting_supplement:
             raise InvalidTransition("waiting_for_applicant")
 
     def _lock(self, session: Session, instance_id: int) -> WorkflowInstance:
@@ -461,66 +468,73 @@ class Engine:
             raise NotFound("instance")
         return instance
 
-    def _event(self, session, instance, actor_id, kind, node_id, detail, command_id=None) -> Event:
-        event = Event(instance_id=instance.id, actor_id=actor_id, kind=kind, node_id=node_id, detail=detail,
-                      command_id=command_id, at=utcnow())
-        session.add(event)
-        return event
+    @staticmethod
+    def _new_request(session: Session, task: Task, branch: Branch | None, kind: RequestKind, actor_id: int, *,
+                     items: list[str], note: str) -> Request:
+        """An open request (supplement notice or extension) about ``task``, flushed so that its id can be cited."""
+        request = Request(instance_id=task.instance_id, branch_id=branch.id if branch is not None else None,
+                          task_id=task.id, kind=kind, state=RequestState.OPEN, items=items, note=note,
+                          agency_code=branch.agency_code if branch is not None else task.agency_code,
+                          requested_by=actor_id, requested_at=utcnow())
+        session.add(request)
+        session.flush()
+        return request
 
     @staticmethod
-    def _close_task(task: Task, outcome: str, actor_id: int | None) -> None:
-        task.state, task.outcome = TaskState.COMPLETED, outcome
-        task.completed_at, task.completed_by = utcnow(), actor_id
+    def _close_task(batch: Batch, task: Task, outcome: str, actor_id: int | None) -> None:
+        store.store(batch, task, state=TaskState.COMPLETED, outcome=outcome, completed_at=utcnow(),
+                    completed_by=actor_id)
 
     # -- internals: moving through the definition -----------------------------------------------------------------
 
-    def _enter(self, session: Session, definition: Definition, instance: WorkflowInstance, node_id: str,
+    def _enter(self, batch: Batch, definition: Definition, instance: WorkflowInstance, node_id: str,
                today: dt.date) -> None:
         """Run automatic nodes from ``node_id`` until the instance waits for people or ends."""
+        session = batch.session
         while node_id is not None:
             node = definition.node(node_id)
             if node.type == "task":
-                self._open_task(session, instance, node, today, branch=None)
+                self._open_task(batch, instance, node, today, branch=None)
                 return
             if node.type == "split":
-                if self._fan_out(session, definition, instance, node, today):
+                if self._fan_out(batch, definition, instance, node, today):
                     return
                 node_id = node.join  # no branch applies: nothing to wait for
             elif node.type == "join":
-                self._event(session, instance, None, "joined", node.id, {}, command_id=f"join:{instance.id}:{node.id}")
+                batch.event(instance.id, None, "joined", node.id, {}, f"join:{instance.id}:{node.id}")
                 node_id = node.next
             elif node.type == "choice":
                 node_id = next((nxt for cond, nxt in node.cases if cond.evaluate(instance.data)), node.default)
-                self._event(session, instance, None, "chose", node.id, {"next": node_id})
+                batch.event(instance.id, None, "chose", node.id, {"next": node_id}, None)
             elif node.type == "action":
+                batch.write()  # the action may read what this command has done so far
                 self.hooks.run_action(session, instance, node.action)
-                self._event(session, instance, None, "action", node.id, {"action": node.action})
+                batch.event(instance.id, None, "action", node.id, {"action": node.action}, None)
                 node_id = node.next
             elif node.type == "end":
-                self._end(session, instance, InstanceState(node.outcome))
+                self._end(batch, instance, InstanceState(node.outcome))
                 return
             else:  # the loader rejects unknown types
                 raise AssertionError(f"unhandled node type {node.type}")
 
-    def _open_task(self, session, instance, node: Node, today, branch: Branch | None) -> Task:
-        due = branch.due_on if branch else self.calendar.add_working_days(today, node.limit_days)
-        task = Task(instance_id=instance.id, branch=branch, node_id=node.id,
-                    agency_code=node.agency, role=node.role, state=TaskState.OPEN, due_on=due, created_at=utcnow())
-        session.add(task)
+    def _open_task(self, batch: Batch, instance, node: Node, today, branch: dict | None) -> None:
+        due = branch["due_on"] if branch else self.calendar.add_working_days(today, node.limit_days)
+        batch.task(instance.id, node, due, branch["node_id"] if branch else None)
         if node.acceptance:  # the last day is still in time: the deadline fires the day after
-            self._schedule(session, instance, TimerKind.ACCEPTANCE_DEADLINE, due + dt.timedelta(days=1))
-        return task
+            batch.timer(instance.id, TimerKind.ACCEPTANCE_DEADLINE, due + dt.timedelta(days=1), None)
 
-    def _accept(self, session, definition, instance, node: Node, accepted_on: dt.date) -> None:
+    def _accept(self, batch: Batch, definition, instance, node: Node, accepted_on: dt.date) -> None:
         instance.accepted_on = accepted_on
         instance.joint_due = self.calendar.add_working_days(accepted_on, definition.joint_limit_days)
-        self._cancel_timers(session, instance, kinds={TimerKind.ACCEPTANCE_DEADLINE})
-        self._reschedule_joint(session, instance)
-        self.hooks.on_state_changed(session, instance)
-        self._enter(session, definition, instance, node.next, accepted_on)
+        # One UPDATE for both: the acceptance deadline is over, and the joint deadline is replaced just below.
+        self._cancel_timers(batch, instance.id, kinds={TimerKind.ACCEPTANCE_DEADLINE, TimerKind.JOINT_DEADLINE})
+        batch.timer(instance.id, TimerKind.JOINT_DEADLINE, instance.joint_due + dt.timedelta(days=1), None)
+        self.hooks.on_state_changed(batch.session, instance)
+        self._enter(batch, definition, instance, node.next, accepted_on)
 
-    def _deemed_acceptance(self, session, instance, command_id: str) -> bool:
+    def _deemed_acceptance(self, batch: Batch, instance, command_id: str) -> bool:
         """Art. 32: not accepted and no supplement notice within 5 working days counts as accepted on arrival."""
+        session = batch.session
         definition = self.definition_of(instance)
         tasks = session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == TaskState.OPEN,
                                                    Task.branch_id.is_(None))).all()
@@ -531,53 +545,58 @@ class Engine:
                                                         Request.kind == RequestKind.SUPPLEMENT))
         if asked is not None:
             return False
-        self._close_task(acceptance, Outcome.ACCEPT, None)
-        self._event(session, instance, None, "deemed_accepted", acceptance.node_id,
+        self._close_task(batch, acceptance, Outcome.ACCEPT, None)
+        batch.event(instance.id, None, "deemed_accepted", acceptance.node_id,
                     {"accepted_on": instance.received_on.isoformat()}, command_id)
-        self._accept(session, definition, instance, definition.node(acceptance.node_id),
+        self._accept(batch, definition, instance, definition.node(acceptance.node_id),
                      accepted_on=instance.received_on)
         return True
 
-    def _fan_out(self, session, definition, instance, split: Node, today) -> bool:
+    def _fan_out(self, batch: Batch, definition, instance, split: Node, today) -> bool:
         """Start every branch whose condition holds, all at once, each with its own clock."""
         started = []
         for branch_id in split.branches:
             node = definition.node(branch_id)
             if node.when is not None and not node.when.evaluate(instance.data):
-                self._event(session, instance, None, "branch_skipped", node.id, {"condition": node.when.source})
+                batch.event(instance.id, None, "branch_skipped", node.id, {"condition": node.when.source}, None)
                 continue
-            branch = Branch(instance_id=instance.id, node_id=node.id, agency_code=node.agency,
-                            matter_code=node.matter, state=BranchState.ACTIVE, started_on=today,
-                            due_on=self.calendar.add_working_days(today, node.limit_days), paused_days=0)
-            session.add(branch)
-            # Linked by relationship, not by id: one flush later inserts all branches, tasks and timers in batches.
-            self._open_task(session, instance, node, today, branch)
-            self._schedule_branch_timers(session, instance, branch, today, fresh=True)
+            branch = batch.branch(instance_id=instance.id, node_id=node.id, agency_code=node.agency,
+                                  matter_code=node.matter, state=BranchState.ACTIVE, started_on=today,
+                                  due_on=self.calendar.add_working_days(today, node.limit_days), paused_days=0)
+            self._open_task(batch, instance, node, today, branch)
+            self._schedule_branch_timers(batch, instance.id, branch, today, fresh=True)
             started.append(node.id)
-        self._event(session, instance, None, "fanned_out", split.id, {"branches": started})
+        batch.event(instance.id, None, "fanned_out", split.id, {"branches": started}, None)
         return bool(started)
 
-    def _decide_branch(self, session, definition, instance, branch: Branch, outcome, opinion, actor_id, today):
-        branch.decided_at, branch.decided_by, branch.opinion = utcnow(), actor_id, opinion
+    def _decide_branch(self, batch: Batch, definition, context: TaskContext, outcome, opinion, actor_id, today):
+        session, instance, branch = batch.session, context.instance, context.branch
         worked = self.calendar.working_days_between(branch.started_on, today) - (branch.paused_days or 0)
-        branch.handling_days, branch.on_time = max(worked, 0), today <= branch.due_on
-        tally(session, branch.agency_code, branch.handling_days, branch.on_time)
-        self._cancel_timers(session, instance, branch=branch)
-        if outcome == Outcome.REJECT:
+        handling_days, on_time = max(worked, 0), today <= branch.due_on
+        rejected = outcome == Outcome.REJECT
+        store.store(batch, branch, decided_at=utcnow(), decided_by=actor_id, opinion=opinion,
+                    handling_days=handling_days, on_time=on_time,
+                    state=BranchState.REJECTED if rejected else BranchState.APPROVED)
+        tally(batch, branch.agency_code, handling_days, on_time)
+        self._cancel_timers(batch, instance.id, branch=branch)
+        if rejected:
             # The first rejection ends the case; every other branch, task, request and timer is cancelled.
-            branch.state = BranchState.REJECTED
-            self._cancel_open(session, instance)
-            self._end(session, instance, InstanceState.REJECTED)
+            self._cancel_open(batch, instance)
+            self._end(batch, instance, InstanceState.REJECTED)
             return
-        branch.state = BranchState.APPROVED
-        session.flush()
-        node = definition.node(branch.node_id)
-        siblings = session.scalars(select(Branch).where(Branch.instance_id == instance.id)).all()
-        members = set(definition.node(definition.split_of_join[node.next]).branches)
-        if all(b.state == BranchState.APPROVED for b in siblings if b.node_id in members):
-            self._enter(session, definition, instance, node.next, today)
+        join = definition.node(branch.node_id).next
+        if context.unsettled_siblings and len(definition.split_of_join) > 1:
+            # Other branches are still open, but perhaps of another split: count only this join's members.
+            members = definition.node(definition.split_of_join[join]).branches
+            joined = not unsettled_members(session, instance.id, members)
+        else:  # every branch of the instance belongs to the one split; the loaded count is exact under the lock
+            joined = not context.unsettled_siblings
+        if joined:
+            self._enter(batch, definition, instance, join, today)
 
-    def _cancel_open(self, session, instance) -> None:
+    def _cancel_open(self, batch: Batch, instance) -> None:
+        session = batch.session
+        batch.write()
         now = utcnow()
         session.execute(update(Task).where(Task.instance_id == instance.id, Task.state == TaskState.OPEN)
                         .values(state=TaskState.CANCELLED, completed_at=now))
@@ -586,61 +605,66 @@ class Engine:
                         .values(state=BranchState.CANCELLED))
         session.execute(update(Request).where(Request.instance_id == instance.id, Request.state == RequestState.OPEN)
                         .values(state=RequestState.CANCELLED, decided_at=now))
-        self._cancel_timers(session, instance)
+        self._cancel_timers(batch, instance.id)
+        store.store_instance(batch, instance)  # expire_all below must not drop the instance's pending changes
         session.expire_all()
 
-    def _end(self, session, instance, state: InstanceState) -> None:
+    def _end(self, batch: Batch, instance, state: InstanceState) -> None:
         instance.state = state
         instance.ended_at = utcnow()
-        self._cancel_timers(session, instance)
-        self._event(session, instance, None, "ended", None, {"state": state.value})
-        self.hooks.on_state_changed(session, instance)
+        self._cancel_timers(batch, instance.id)
+        batch.event(instance.id, None, "ended", None, {"state": state.value}, None)
+        self.hooks.on_state_changed(batch.session, instance)
 
     # -- internals: clocks and timers ----------------------------------------------------------------------------
 
-    def _stop_clock(self, session, branch: Branch, state: BranchState, today: dt.date) -> None:
+    def _stop_clock(self, batch: Batch, branch: Branch, state: BranchState, today: dt.date) -> None:
         branch.remaining_days = max(self.calendar.working_days_between(today, branch.due_on), 0)
         branch.paused_on = today
         branch.state = state
-        self._cancel_timers(session, branch.instance, branch=branch)
+        self._cancel_timers(batch, branch.instance_id, branch=branch)
 
-    def _restart_clock(self, session, branch: Branch, today: dt.date) -> None:
+    def _restart_clock(self, batch: Batch, branch: Branch, today: dt.date) -> None:
         branch.paused_days = (branch.paused_days or 0) + max(self.calendar.working_days_between(branch.paused_on,
                                                                                               today), 0)
         branch.due_on = self.calendar.add_working_days(today, branch.remaining_days or 0)
         branch.state = BranchState.ACTIVE
         branch.remaining_days = branch.paused_on = branch.resume_expected_on = None
         branch.overdue = False
-        self._sync_branch_task(session, branch)
-        self._schedule_branch_timers(session, branch.instance, branch, today)
+        self._sync_branch_task(batch.session, branch)
+        self._schedule_branch_timers(batch, branch.instance_id, branch, today)
 
     def _sync_branch_task(self, session, branch: Branch) -> None:
         session.execute(update(Task).where(Task.branch_id == branch.id, Task.state == TaskState.OPEN)
                         .values(due_on=branch.due_on).execution_options(synchronize_session="fetch"))
 
-    def _schedule(self, session, instance, kind: TimerKind, due_on: dt.date, branch: Branch | None = None) -> None:
-        session.add(Timer(instance_id=instance.id, branch=branch, kind=kind, due_on=due_on))
-
-    def _schedule_branch_timers(self, session, instance, branch: Branch, today: dt.date, fresh: bool = False) -> None:
+    def _schedule_branch_timers(self, batch: Batch, instance_id: int, branch, today: dt.date,
+                                fresh: bool = False) -> None:
+        """A branch's warning and deadline timers; ``branch`` is a loaded Branch or a new one's row in the batch."""
+        node_id, due_on = (branch["node_id"], branch["due_on"]) if fresh else (branch.node_id, branch.due_on)
         if not fresh:  # a brand-new branch has no timers to cancel
-            self._cancel_timers(session, instance, branch=branch)
-        warning = self.calendar.add_working_days(branch.due_on, -WARNING_DAYS)
+            self._cancel_timers(batch, instance_id, branch=branch)
+        warning = self.calendar.add_working_days(due_on, -WARNING_DAYS)
         if warning >= today:
-            self._schedule(session, instance, TimerKind.BRANCH_WARNING, warning, branch)
+            batch.timer(instance_id, TimerKind.BRANCH_WARNING, warning, node_id)
         # Overdue means the day after the due date has come without a decision.
-        self._schedule(session, instance, TimerKind.BRANCH_DEADLINE, branch.due_on + dt.timedelta(days=1), branch)
+        batch.timer(instance_id, TimerKind.BRANCH_DEADLINE, due_on + dt.timedelta(days=1), node_id)
 
-    def _reschedule_joint(self, session, instance) -> None:
-        self._cancel_timers(session, instance, kinds={TimerKind.JOINT_DEADLINE})
+    def _reschedule_joint(self, batch: Batch, instance) -> None:
+        self._cancel_timers(batch, instance.id, kinds={TimerKind.JOINT_DEADLINE})
         if instance.joint_due is not None:
-            self._schedule(session, instance, TimerKind.JOINT_DEADLINE, instance.joint_due + dt.timedelta(days=1))
+            batch.timer(instance.id, TimerKind.JOINT_DEADLINE, instance.joint_due + dt.timedelta(days=1), None)
 
-    def _cancel_timers(self, session, instance, *, branch: Branch | None = None, kinds=None) -> None:
-        query = update(Timer).where(Timer.instance_id == instance.id, Timer.fired_at.is_(None),
-                                    Timer.cancelled_at.is_(None))
+    @staticmethod
+    def _cancel_timers(batch: Batch, instance_id: int, *, branch: Branch | None = None, kinds=None) -> None:
+        now = utcnow()
+        batch.cancel_timers(instance_id, branch.node_id if branch is not None else None, kinds, now)
+        params = {"timer_instance_id": instance_id, "cancelled_at": now}
         if branch is not None:
-            query = query.where(Timer.branch_id == branch.id)
-        if kinds:
-            query = query.where(Timer.kind.in_(kinds))
-        session.flush()
-        session.execute(query.values(cancelled_at=utcnow()).execution_options(synchronize_session=False))
+            params["timer_branch_id"] = branch.id
+            batch.run(store.CANCEL_TIMERS["branch"], params)
+        elif kinds:
+            params["timer_kinds"] = sorted(kinds)
+            batch.connection.execute(store.CANCEL_TIMERS["kinds"], params)
+        else:
+            batch.run(store.CANCEL_TIMERS["all"], params)

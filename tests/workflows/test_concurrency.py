@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.applications.models import Application, Counter, Material
 from services.applications.service import ApplicationHooks
+from services.applications.tallies import recount
 from services.catalogue.models import Matter
+from services.db import Base
 from services.errors import InvalidTransition
 from services.identity.models import Account, Enterprise
 from services.jobs import outbox
@@ -96,8 +98,13 @@ class Ledger:
             notification_ids = [note.id for note in session.scalars(
                 select(Notification).where(Notification.id > self.notification_floor))
                 if (note.params or {}).get("reference") in references]
-            session.execute(delete(Licence).where(Licence.branch_id.in_(branches)
-                                                  | Licence.application_id.in_(applications)))
+            licences = select(Licence.id).where(Licence.branch_id.in_(branches)
+                                                | Licence.application_id.in_(applications))
+            for table in reversed(Base.metadata.sorted_tables):  # rows that hang off those licences (their history)
+                for key in table.foreign_keys:
+                    if key.column.table is Licence.__table__:
+                        session.execute(table.delete().where(key.parent.in_(licences)))
+            session.execute(delete(Licence).where(Licence.id.in_(licences)))
             for model in (Event, Timer, Request, Task, Branch):
                 session.execute(delete(model).where(model.instance_id.in_(instances)))
             session.execute(delete(OutboxJob).where(OutboxJob.id.in_(outbox_ids)))
@@ -107,6 +114,7 @@ class Ledger:
             session.execute(delete(WorkflowInstance).where(WorkflowInstance.id.in_(instances)))
             # The handling tallies are aggregates over all branches: recount them from the branches that remain.
             rebuild_tallies(session)
+            recount(session)  # the queue and branch tallies that the triggers appended to, likewise
             for counter in session.scalars(select(Counter)):
                 if counter.name not in self.counters:
                     session.delete(counter)
