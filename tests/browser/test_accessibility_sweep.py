@@ -18,6 +18,16 @@ DECISION = "#decision-form button[type=submit]"
 class Sweep:
     def __init__(self, page, base: str):
         self.page, self.base, self.problems, self.visited = page, base, [], []
+        self.context = page.context
+
+    @classmethod
+    def open(cls, browser, live_server: str, language: str) -> Sweep:
+        """A fresh browser context in ``language`` and a sweep on its first page (close ``sweep.context`` after)."""
+        context = browser.new_context()
+        context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
+        page = context.new_page()
+        page.set_default_timeout(30000)
+        return cls(page, live_server)
 
     def check(self, label: str) -> None:
         """Run axe on the page as it is now, and keep what it finds."""
@@ -65,11 +75,8 @@ class Sweep:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
-    context = browser.new_context()
-    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    sweep = Sweep(page, live_server)
+    sweep = Sweep.open(browser, live_server, language)
+    page, context = sweep.page, sweep.context
 
     for path in ("/", "/services/", "/services/?q=kbcg", "/services/?q=zzzzqq", "/services/?q=" + "x" * 101,
                  "/services/open_restaurant", "/no-such-page", "/verify/MARKET-2026-000001-0", "/auth/sign-in"):
@@ -126,11 +133,8 @@ def _choose(sweep: Sweep, reference: str, value: str, **fields) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_supplement_pause_and_extension_pages_pass_axe(browser, live_server, language):
-    context = browser.new_context()
-    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    sweep = Sweep(page, live_server)
+    sweep = Sweep.open(browser, live_server, language)
+    page, context = sweep.page, sweep.context
     sweep.sign_in("owner")
     reference = _apply(sweep)
     sweep.sign_in("clerk.hub")
@@ -163,10 +167,14 @@ def test_supplement_pause_and_extension_pages_pass_axe(browser, live_server, lan
 
     sweep.sign_in("owner")
     sweep.visit(f"/me/cases/{reference}", "case with a supplement notice")
-    sweep.submit("main .notice form button[type=submit]")
+    with page.expect_navigation():
+        page.click("main .notice a.button")
+    sweep.check("supplement answer")
+    sweep.submit()
     sweep.check("supplement answer with errors")
-    page.set_input_files("#files", files=[{"name": "plan.pdf", "mimeType": "application/pdf", "buffer": PDF}])
-    sweep.submit("main .notice form button[type=submit]")
+    for item in ("#item_1", "#item_2"):
+        page.set_input_files(item, files=[{"name": "plan.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    sweep.submit()
     sweep.check("case after the supplement")
     context.close()
     assert not sweep.problems, "\n\n".join(sweep.problems)
@@ -176,11 +184,8 @@ def test_supplement_pause_and_extension_pages_pass_axe(browser, live_server, lan
 def test_verification_pages_pass_axe(browser, live_server, language):
     """Public verification of a licence issued through the pages: the form and its errors, the result, the HTML
     rendering of the licence and a mistyped number."""
-    context = browser.new_context()
-    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    sweep = Sweep(page, live_server)
+    sweep = Sweep.open(browser, live_server, language)
+    page, context = sweep.page, sweep.context
     sweep.sign_in("owner")
     reference = _apply(sweep)
     sweep.sign_in("clerk.hub")

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tests.apply_helpers import OPTIONAL_ITEMS, PDF
+from tests.apply_helpers import PDF
+from tests.browser.journeys import walk_journey
 from tests.browser.test_accessibility_sweep import LANGUAGES, Sweep, _choose
 
 pytestmark = pytest.mark.browser
@@ -20,60 +21,15 @@ RESIDENCE_ANSWERS = [
 ]
 
 
-def _fill(page, fields: dict) -> None:
-    for selector, value in fields.items():
-        if value is None:
-            page.check(selector)
-        else:
-            page.fill(selector, value)
-
-
 def _residence_permit(sweep: Sweep) -> str:
     """李四 applies for a residence permit, every page checked (each question page also with its errors)."""
-    page = sweep.page
-    page.goto(sweep.base + "/me/apply/residence_permit")
-    if "/me/drafts/" not in page.url:
-        sweep.check("residence permit: start page")
-        sweep.submit()
-    draft_url = page.url.split("?")[0]
-    sweep.check("residence permit: task list (not started)")
-    for slug, fields in RESIDENCE_ANSWERS:
-        page.goto(f"{draft_url}/pages/{slug}")
-        if slug != "contact":  # the contact page starts filled with the account's mobile number
-            sweep.submit()
-            sweep.check(f"residence permit: {slug} with errors")
-        _fill(page, fields)
-        sweep.submit()
-    sweep.check("residence permit: task list (questions done)")
-    codes = list(dict.fromkeys(re.findall(r"/materials/([a-z_]+)", page.content())))
-    for code in codes:
-        page.goto(f"{draft_url}/materials/{code}")
-        sweep.check(f"residence permit: document {code}")
-        if code == codes[0]:
-            page.set_input_files("#files", files=[{"name": "photo.pdf", "mimeType": "application/pdf",
-                                                   "buffer": b"not a document"}])
-            sweep.submit()
-            sweep.check("residence permit: document with a refused file")
-        if code not in OPTIONAL_ITEMS:
-            page.set_input_files("#files", files=[{"name": f"{code}.pdf", "mimeType": "application/pdf",
-                                                   "buffer": PDF}])
-        sweep.submit()
-    page.goto(f"{draft_url}/materials/{codes[0]}")
-    sweep.check("residence permit: document with a file uploaded")
-    page.goto(draft_url + "/check")
-    sweep.check("residence permit: check your answers")
-    sweep.submit()
-    sweep.check("residence permit: confirmation")
-    return page.locator(".reference").inner_text().strip()
+    return walk_journey(sweep, "residence_permit", "residence permit", RESIDENCE_ANSWERS, refused_file=True)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_applying_pages_pass_axe(browser, live_server, language):
-    context = browser.new_context()
-    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    sweep = Sweep(page, live_server)
+    sweep = Sweep.open(browser, live_server, language)
+    page, context = sweep.page, sweep.context
 
     sweep.visit("/services/residence_permit", "bundle page with the eligibility check")
     sweep.visit("/services/residence_permit/eligibility", "eligibility questions")

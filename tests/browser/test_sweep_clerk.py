@@ -14,11 +14,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_clerk_and_supervision_pages_pass_axe(browser, live_server, language):
-    context = browser.new_context()
-    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    sweep = Sweep(page, live_server)
+    sweep = Sweep.open(browser, live_server, language)
+    page, context = sweep.page, sweep.context
 
     sweep.sign_in("owner")
     reference = apply_restaurant_in_browser(page, live_server, shop_name="Sweep Kitchen", address="2 Example Road",

@@ -5,11 +5,10 @@ the confirmation, and the health commission clerk's task once the lead window ha
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 
-from tests.apply_helpers import OPTIONAL_ITEMS, PDF
+from tests.browser.journeys import fill, walk_journey
 from tests.browser.test_accessibility_sweep import LANGUAGES, Sweep
 
 pytestmark = pytest.mark.browser
@@ -27,57 +26,21 @@ def _answers() -> list[tuple[str, dict]]:
     ]
 
 
-def _fill(page, fields: dict) -> None:
-    for selector, value in fields.items():
-        if value is None:
-            page.check(selector)
-        else:
-            page.fill(selector, value)
-
-
-def _newborn(sweep: Sweep) -> str:
-    """张三 applies for his newborn daughter, every page checked (each question page also with its errors)."""
-    page = sweep.page
-    page.goto(sweep.base + "/me/apply/newborn")
-    if "/me/drafts/" not in page.url:
-        sweep.check("newborn: start page")
-        sweep.submit()
-    draft_url = page.url.split("?")[0]
-    sweep.check("newborn: task list (not started)")
-    for slug, fields in _answers():
-        page.goto(f"{draft_url}/pages/{slug}")
-        if slug != "contact":  # the contact page starts filled with the account's mobile number
-            sweep.submit()
-            sweep.check(f"newborn: {slug} with errors")
-        if slug == "parents":
-            _fill(page, {"#mother_id": "440104199206074561", "#father_id": "440106198803151235"})
-            sweep.submit()
-            sweep.check("newborn: parents with a wrong check character")
-        _fill(page, fields)
-        sweep.submit()
-    sweep.check("newborn: task list (questions done)")
-    codes = list(dict.fromkeys(re.findall(r"/materials/([a-z_]+)", page.content())))
-    for code in codes:
-        page.goto(f"{draft_url}/materials/{code}")
-        sweep.check(f"newborn: document {code}")
-        if code not in OPTIONAL_ITEMS:
-            page.set_input_files("#files", files=[{"name": f"{code}.pdf", "mimeType": "application/pdf",
-                                                   "buffer": PDF}])
-        sweep.submit()
-    page.goto(draft_url + "/check")
-    sweep.check("newborn: check your answers")
+def _wrong_check_character(sweep) -> None:
+    fill(sweep.page, {"#mother_id": "440104199206074561", "#father_id": "440106198803151235"})
     sweep.submit()
-    sweep.check("newborn: confirmation")
-    return page.locator(".reference").inner_text().strip()
+    sweep.check("newborn: parents with a wrong check character")
+
+
+def _newborn(sweep) -> str:
+    """张三 applies for his newborn daughter, every page checked (each question page also with its errors)."""
+    return walk_journey(sweep, "newborn", "newborn", _answers(), before_answer={"parents": _wrong_check_character})
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_newborn_pages_pass_axe(browser, live_server, language):
-    context = browser.new_context()
-    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    sweep = Sweep(page, live_server)
+    sweep = Sweep.open(browser, live_server, language)
+    context = sweep.context
 
     sweep.visit("/services/newborn", "newborn: bundle page")
     sweep.visit("/services/newborn/eligibility", "newborn: eligibility questions")

@@ -18,11 +18,8 @@ RATER = {"zh_Hans_CN": "owner", "zh_Hant_HK": "resident", "en": "resident2"}
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_service_pages_pass_axe(browser, live_server, language):
-    context = browser.new_context()
-    context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    sweep = Sweep(page, live_server)
+    sweep = Sweep.open(browser, live_server, language)
+    page, context = sweep.page, sweep.context
 
     sweep.sign_in("owner")
     sweep.visit("/me/", "resident page")
