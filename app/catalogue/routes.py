@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
-from wtforms import RadioField, StringField
+from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, ValidationError
 
 from app import db_session
 from app.forms import BaseForm, max_length
@@ -14,8 +14,8 @@ from app.i18n import _, _l, localized
 from app.portal.forms import applies_online
 from services.applications.eligibility import assess, questions_for
 from services.applications.materials import material_items
-from services.catalogue.models import Bundle, Matter
-from services.catalogue.search import search
+from services.catalogue.models import Agency, Bundle
+from services.catalogue.search import browse
 
 bp = Blueprint("catalogue", __name__, url_prefix="/services")
 
@@ -25,21 +25,39 @@ class SearchForm(BaseForm):
         csrf = False  # a GET search changes nothing
 
     q = StringField(_l("Search by name, pinyin or its initials"), validators=[max_length(100)])
+    audience = SelectField(_l("Who it is for"), choices=[
+        SelectChoice("", _l("Everyone")), SelectChoice("resident", _l("Residents")),
+        SelectChoice("enterprise", _l("Enterprises"))], default="",
+        validate_choice=True)
+    agency = SelectField(_l("Agency"), default="", validate_choice=True)
 
 
 @bp.route("/")
 def index():
+    """The catalogue: browse by audience, agency and life event, or search (the filters narrow a search too)."""
     session = db_session()
     form = SearchForm(request.args)
+    form.agency.choices = [SelectChoice("", _("Every agency"))] + [
+        SelectChoice(a.code, localized(a, "name")) for a in session.scalars(select(Agency).order_by(Agency.id))]
+    form.agency.pre_validate = _choice_or_error(form.agency, _l("Choose an agency from the list."))
+    form.audience.pre_validate = _choice_or_error(form.audience, _l("Choose who the service is for from the list."))
     valid = form.validate()
     query = (form.q.data or "").strip() if valid else ""
-    if query:
-        bundles, matters = search(session, query)
-    else:
-        bundles = session.scalars(select(Bundle).order_by(Bundle.id)).all()
-        matters = session.scalars(select(Matter).order_by(Matter.agency_id, Matter.id)).all()
-    return render_template("catalogue/index.html", bundles=bundles, matters=matters, form=form,
-                           query=query), (200 if valid else 400)
+    audience = form.audience.data if valid else ""
+    agency = form.agency.data if valid else ""
+    bundles, matters = browse(session, query, audience=audience or "", agency_code=agency or "")
+    return render_template("catalogue/index.html", bundles=bundles, matters=matters, form=form, query=query,
+                           filtered=bool(audience or agency)), (200 if valid else 400)
+
+
+def _choice_or_error(field, message):
+    """WTForms' own message for a value not in the list is untranslated English; ours says what to do."""
+
+    def pre_validate(_form):
+        if field.data not in {str(choice.value) for choice in field.choices}:
+            raise ValidationError(str(message))
+
+    return pre_validate
 
 
 def _bundle(code: str) -> Bundle:

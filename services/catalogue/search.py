@@ -70,3 +70,27 @@ def search(session: Session, query: str, limit: int = 50) -> tuple[list[Bundle],
     bundles = list(session.scalars(select(Bundle).where(Bundle.id.in_(bundle_ids)).order_by(Bundle.id)))
     matters = list(session.scalars(select(Matter).where(Matter.id.in_(matter_ids)).order_by(Matter.id)))
     return bundles, matters
+
+
+def browse(session: Session, query: str = "", *, audience: str = "", agency_code: str = ""
+           ) -> tuple[list[Bundle], list[Matter]]:
+    """The catalogue narrowed by a search, an audience (residents or enterprises: matters for both count for each)
+    and an agency (a life event counts for every agency that handles one of its matters)."""
+    from services.catalogue.models import Agency, Audience, BundleItem
+
+    if query:
+        bundles, matters = search(session, query)
+    else:
+        bundles = list(session.scalars(select(Bundle).order_by(Bundle.id)))
+        matters = list(session.scalars(select(Matter).order_by(Matter.agency_id, Matter.id)))
+    if audience:
+        wanted = {Audience(audience), Audience.BOTH}
+        bundles = [b for b in bundles if b.audience in wanted]
+        matters = [m for m in matters if m.audience in wanted]
+    if agency_code:
+        agency_id = session.scalar(select(Agency.id).where(Agency.code == agency_code))
+        matters = [m for m in matters if m.agency_id == agency_id]
+        with_agency = set(session.scalars(select(BundleItem.bundle_id).join(Matter, Matter.id == BundleItem.matter_id)
+                                          .where(Matter.agency_id == agency_id)))
+        bundles = [b for b in bundles if b.id in with_agency]
+    return bundles, matters

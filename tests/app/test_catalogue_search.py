@@ -36,3 +36,25 @@ def test_search_page(client):
     too_long = client.get("/services/?q=" + "x" * 101 + "&lang=en")
     assert too_long.status_code == 400 and 'href="#q"' in too_long.get_data(as_text=True)
     assert "No service matches" in client.get("/services/?q=zzzzqqq&lang=en").get_data(as_text=True)
+
+
+def test_browse_by_audience_and_agency(client):
+    everyone = client.get("/services/?lang=en").get_data(as_text=True)
+    assert "Open a restaurant" in everyone and "residence permit" in everyone.lower()
+    enterprises = client.get("/services/?audience=enterprise&lang=en").get_data(as_text=True)
+    assert "Open a restaurant" in enterprises and "Register a newborn" not in enterprises
+    residents = client.get("/services/?audience=resident&lang=en").get_data(as_text=True)
+    assert "Register a newborn" in residents and "Open a restaurant" not in residents
+    fire = client.get("/services/?agency=fire&lang=en").get_data(as_text=True)
+    # The fire inspection and the life event that includes it; nothing of the police.
+    assert "Open a restaurant" in fire and "Register a newborn" not in fire and "services shown" in fire
+    narrowed = client.get("/services/?q=permit&audience=resident&lang=en").get_data(as_text=True)
+    assert "signboard" not in narrowed.lower()
+
+
+def test_a_filter_outside_the_list_is_a_clear_error(client):
+    for query in ("audience=martians", "agency=nosuch", "audience=resident&agency=%00"):
+        response = client.get(f"/services/?{query}&lang=en")
+        assert response.status_code == 400
+        page = response.get_data(as_text=True)
+        assert "There is a problem" in page and "from the list" in page

@@ -79,6 +79,7 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
     page, context = sweep.page, sweep.context
 
     for path in ("/", "/services/", "/services/?q=kbcg", "/services/?q=zzzzqq", "/services/?q=" + "x" * 101,
+                 "/services/?audience=resident&agency=police", "/services/?audience=martians&agency=nosuch",
                  "/services/open_restaurant", "/no-such-page", "/verify/MARKET-2026-000001-0", "/auth/sign-in"):
         sweep.visit(path)
     sweep.submit("main button[type=submit]")
