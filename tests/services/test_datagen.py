@@ -12,7 +12,8 @@ from sqlalchemy import func, select, text
 from services.applications.models import Application, CaseStatus, Material
 from services.applications.service import next_serial
 from services.catalogue.models import Matter
-from services.datagen import GENERATED_DOMAIN, GENERATED_SCOPE, generate, resident_id_for, total_work, uscc_for
+from services.datagen import GENERATED_DOMAIN, GENERATED_SCOPE, generate, total_work
+from services.datagen_vocabulary import resident_id_for, uscc_for
 from services.db import Base
 from services.identity.identifiers import (
     is_valid_licence_number,
