@@ -269,6 +269,7 @@ ACCOUNTS = [
     ("supervisor.fire", Role.SUPERVISOR, "罗科长", None, None, "fire"),
     ("supervisor.urban", Role.SUPERVISOR, "梁科长", None, None, "urban"),
     ("supervisor.env", Role.SUPERVISOR, "宋科长", None, None, "env"),
+    ("supervisor.police", Role.SUPERVISOR, "韩科长", None, None, "police"),
     ("supervisor.health", Role.SUPERVISOR, "袁科长", None, None, "health"),
     ("supervisor.medical", Role.SUPERVISOR, "潘科长", None, None, "medical"),
     ("supervisor.hrss", Role.SUPERVISOR, "杜科长", None, None, "hrss"),
