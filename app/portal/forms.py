@@ -259,6 +259,10 @@ class ParentsForm(PageForm):
         field.data = _resident_id_or_error(field.data, _l(
             "Enter the mother's resident identity number as 18 characters, checked against its last character, "
             "like 440106199001011235."))
+        # GB 11643: the 17th digit is odd for men and even for women. Catches the two numbers entered swapped.
+        if int(field.data[16]) % 2:
+            raise ValidationError(_l("This is a man's identity number (its 17th digit is odd). Check it, or whether "
+                                     "the mother's and the father's numbers were swapped."))
 
     def validate_father_id(self, field):
         field.data = _resident_id_or_error(field.data, _l(
@@ -266,6 +270,9 @@ class ParentsForm(PageForm):
             "like 440106199001011235."))
         if field.data == self.mother_id.data:
             raise ValidationError(_l("The father's identity number must differ from the mother's."))
+        if not int(field.data[16]) % 2:
+            raise ValidationError(_l("This is a woman's identity number (its 17th digit is even). Check it, or "
+                                     "whether the mother's and the father's numbers were swapped."))
 
     def validate(self, extra_validators=None) -> bool:
         """The certificate and the card are issued to the parent who applies, so the applicant is one of them."""

@@ -84,6 +84,11 @@ def test_the_journey_checks_each_answer_and_saves_for_later(client, db, sign_in_
     same = post_page(client, draft_id, "parents", {"mother_id": "440106198803151235",
                                                    "father_id": "440106198803151235"})
     assert "must differ from the mother" in same.get_data(as_text=True)
+    swapped = post_page(client, draft_id, "parents", {"mother_id": "440106198803151235",
+                                                      "father_id": "440104199206074560"})
+    html = swapped.get_data(as_text=True)
+    assert swapped.status_code == 400
+    assert "a man&#39;s identity number" in html and "a woman&#39;s identity number" in html
     # The licences go to the parent who applies: 张三 cannot apply for two strangers' baby.
     strangers = post_page(client, draft_id, "parents", {"mother_id": "440104199206074560",
                                                         "father_id": "440105199506124319"})
