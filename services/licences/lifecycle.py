@@ -15,7 +15,6 @@ from pathlib import Path
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.applications.models import Application, CaseStatus
 from services.db import utcnow
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import InvalidIdentifier, validate_licence_number
@@ -297,16 +296,15 @@ def send_renewal_reminders(session: Session, today: dt.date | None = None, days:
                            batch: int = SWEEP_BATCH) -> int:
     """Remind holders whose valid licence ends within ``days`` to apply for renewal, once per licence (the
     ``renewal_reminder_sent_at`` marker is set by the same conditional UPDATE that picks the licence)."""
+    from services.licences.service import renewal_under_way
+
     today = today or today_in_china()
-    renewing = select(Application.renews_licence_id).where(
-        Application.renews_licence_id.is_not(None),
-        Application.status.in_((CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW)))
     total = 0
     while True:
         due = select(Licence.id).where(
             Licence.status == LicenceStatus.VALID, Licence.renewal_reminder_sent_at.is_(None),
             Licence.valid_until >= today, Licence.valid_until <= today + dt.timedelta(days=days),
-            Licence.id.not_in(renewing)).order_by(Licence.id).limit(batch)
+            ~renewal_under_way()).order_by(Licence.id).limit(batch)
         picked = session.execute(
             update(Licence).where(Licence.id.in_(due.scalar_subquery()), Licence.renewal_reminder_sent_at.is_(None))
             .values(renewal_reminder_sent_at=utcnow()).returning(Licence.id, Licence.number, Licence.valid_until)

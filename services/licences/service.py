@@ -202,17 +202,21 @@ def licences_expiring_within(session: Session, account: Account, days: int = 30,
     return expiring_licences(session, _held_by(session, account), today or dt.datetime.now(CHINA_TZ).date(), days)
 
 
-def expiring_licences(session: Session, held, today: dt.date, days: int = 30, limit: int = 20) -> list[Licence]:
-    """Valid licences matching ``held`` that expire within ``days`` and that no running application renews yet."""
+def renewal_under_way():
+    """True for a licence that a submitted or running application renews. NOT EXISTS, not NOT IN: the planner turns
+    NOT IN (subquery) into a hashed scan of every application as soon as one licence is near expiry (275 ms at the
+    95th percentile on a million cases); this probes an index."""
     from services.applications.models import CaseStatus
 
-    # NOT EXISTS, not NOT IN: the planner turns NOT IN (subquery) into a hashed scan of every application as soon as
-    # one licence is near expiry (275 ms at the 95th percentile on a million cases); this probes an index.
-    renewing = exists().where(Application.renews_licence_id == Licence.id,
-                              Application.status.in_((CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW)))
+    return exists().where(Application.renews_licence_id == Licence.id,
+                          Application.status.in_((CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW)))
+
+
+def expiring_licences(session: Session, held, today: dt.date, days: int = 30, limit: int = 20) -> list[Licence]:
+    """Valid licences matching ``held`` that expire within ``days`` and that no running application renews yet."""
     return list(session.scalars(select(Licence).where(
         held, Licence.status == LicenceStatus.VALID, Licence.valid_until.is_not(None), Licence.valid_until >= today,
-        Licence.valid_until <= today + dt.timedelta(days=days), ~renewing)
+        Licence.valid_until <= today + dt.timedelta(days=days), ~renewal_under_way())
         .order_by(Licence.valid_until, Licence.id).limit(limit)))
 
 
