@@ -104,14 +104,40 @@ def load_registry(n: int, scratch: Path):
 
 # -- databases -------------------------------------------------------------------------------------------------------
 
-def setup_sqlite(path: str | None):
-    path = path or os.path.join(tempfile.gettempdir(), "onewindow_engine_bench.db")
-    path = os.path.abspath(path)
+def make_schema(db: Database, schema: str) -> None:
+    """Empty tables: ``migrations`` is the production schema (``flask db upgrade``: the engine's tables plus the
+    clerk workbench's tally triggers on wf_tasks, wf_branches and wf_requests, migration 0008); ``models`` is
+    ``create_all`` from the models (the same tables and indexes, without the triggers)."""
+    if db.is_postgresql:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    if schema == "models":
+        Base.metadata.create_all(db.engine)
+        return
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    with tempfile.TemporaryDirectory(prefix="onewindow-bench-instance-") as instance:
+        app = create_app("test", INSTANCE_DIR=instance, DATABASE_URL=db.url, REDIS_URL="")
+        with app.app_context():
+            upgrade(directory=str(REPO / "migrations"))
+        app.extensions["onewindow_db"].dispose()
+
+
+def _fresh_sqlite(path: str) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
+
+
+def setup_sqlite(path: str | None, schema: str):
+    path = path or os.path.join(tempfile.gettempdir(), "onewindow_engine_bench.db")
+    path = os.path.abspath(path)
+    _fresh_sqlite(path)
     db = Database(f"sqlite:///{path}")
-    Base.metadata.create_all(db.engine)
+    make_schema(db, schema)
     with db.engine.connect() as conn:
         pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
                    for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")}
@@ -123,7 +149,7 @@ def setup_sqlite(path: str | None):
     return db, mode, details
 
 
-def setup_postgresql(url: str, database: str):
+def setup_postgresql(url: str, database: str, schema: str):
     """Use a scratch database (never the test database's tables): create it if missing, then drop/create all."""
     import psycopg
 
@@ -143,8 +169,7 @@ def setup_postgresql(url: str, database: str):
         guard.close()
         raise SystemExit(f"another benchmark is using database {database!r}; wait or pass --pg-database")
     db = Database(bench_url)
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
+    make_schema(db, schema)
     with db.engine.connect() as conn:
         version = conn.execute(text("show server_version")).scalar()
         settings = {name: conn.execute(text(f"show {name}")).scalar()
@@ -434,11 +459,11 @@ def engine_label() -> tuple[str, bool | None]:
 def run_ours(a, registry, parse_s) -> tuple[dict, float]:
     """One timed run of OneWindow (fresh database), verified; (the JSON line's dict, client CPU seconds)."""
     if a.backend == "sqlite":
-        db, mode, details = setup_sqlite(a.db)
+        db, mode, details = setup_sqlite(a.db, a.schema)
         guard = None
     else:
         db, mode, details, guard, driver_url = setup_postgresql(os.environ.get("DATABASE_URL", DEFAULT_PG_URL),
-                                                                a.pg_database)
+                                                                a.pg_database, a.schema)
     engine = Engine(registry, WeekdayCalendar())
     engine.calendar.add_working_days(TODAY, 45)  # build the calendar's year tables outside the timed run
     counter = StatementCounter(db.engine) if a.count_queries else None
@@ -474,8 +499,11 @@ def run_ours(a, registry, parse_s) -> tuple[dict, float]:
     if a.bare:
         event.remove(db.engine, "before_cursor_execute", capture._on_execute)
         # A fresh schema for the replay: the same statements must find the same ids.
-        Base.metadata.drop_all(db.engine)
-        Base.metadata.create_all(db.engine)
+        if a.backend == "sqlite":
+            db.dispose()
+            _fresh_sqlite(details["db"])
+            db = Database(db.url)
+        make_schema(db, a.schema)
         bare = replay(a.backend, details["db"] if a.backend == "sqlite" else driver_url, capture.transactions)
     if a.backend == "sqlite":
         details["db_file_bytes"] = sum(os.path.getsize(details["db"] + s) for s in ("", "-wal")
@@ -509,6 +537,7 @@ def run_ours(a, registry, parse_s) -> tuple[dict, float]:
         "verified_instances": len(ids),
         "verify_s": round(verify_s, 3),
         "worktree_dirty": dirty,
+        "schema": a.schema,
         "seed": a.seed,
         "today": TODAY.isoformat(),
     }
@@ -572,6 +601,9 @@ def main(argv=None) -> int:
     ap.add_argument("--bare", action=argparse.BooleanOptionalAction, default=None,
                     help="then replay the run's statements with the bare driver and print both (default: on for "
                          "postgresql)")
+    ap.add_argument("--schema", choices=["migrations", "models"], default="migrations",
+                    help="the production schema from the migrations (with the workbench's tally triggers; default) "
+                         "or create_all from the models (no triggers)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="with --peer: alternate R runs of each side and print the medians (default 1)")
     a = ap.parse_args(argv)

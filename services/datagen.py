@@ -4,7 +4,7 @@
 restaurant bundle (and of a resident bundle ``residence_permit`` when the catalogue has one whose definition has the
 same acceptance → split → branches → join shape) with everything a real case leaves behind: the workflow instance,
 its branches, tasks, events, requests, pending timers, the materials row, licences of approved cases, notifications
-and access records; the supervision figures' handling tallies are added to, as the engine does. After the cases,
+and access records (the queue and supervision tallies are recounted at the end). After the cases,
 mandates, ratings and their follow-ups are added set-based (services/datagen_service_pages.py). The state mix
 follows a live system: about 70 % approved, 5 % refused and 25 % still running, the running ones biased so that the
 market agency holds most open tasks (100,000+ at the default volume).
@@ -89,8 +89,7 @@ TABLES: dict[str, tuple[str, ...]] = {
                  "created_at"),
     "enterprises": ("id", "name", "uscc", "legal_representative_id", "created_at"),
     "wf_instances": ("id", "definition_key", "definition_version", "subject_id", "state", "data", "received_on",
-                     "accepted_on", "joint_due", "joint_extended", "joint_overdue", "started_at", "ended_at",
-                     "revision"),
+                     "accepted_on", "joint_due", "joint_extended", "joint_overdue", "started_at", "ended_at"),
     "applications": ("id", "reference", "bundle_id", "applicant_id", "enterprise_id", "status", "answers",
                      "submission_token", "workflow_instance_id", "submitted_at", "decided_at"),
     "materials": ("id", "application_id", "item_code", "filename", "content_type", "size", "sha256", "storage_key",
@@ -192,14 +191,14 @@ class _Writer:
             self.thread = threading.Thread(target=self._run, name="gen-data-writer", daemon=True)
             self.thread.start()
 
-    def put(self, rows, counters, tallies, last_ids, units: int) -> None:
+    def put(self, rows, counters, last_ids, units: int) -> None:
         if not self.threaded:
-            self._write(rows, counters, tallies, last_ids, units)
+            self._write(rows, counters, last_ids, units)
             return
         while True:
             self._raise()
             try:
-                self.queue.put((rows, counters, tallies, last_ids, units), timeout=1)
+                self.queue.put((rows, counters, last_ids, units), timeout=1)
                 return
             except queue.Full:
                 continue
@@ -225,7 +224,7 @@ class _Writer:
                 except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                     self.error = exc
 
-    def _write(self, rows, counters, tallies, last_ids, units) -> None:
+    def _write(self, rows, counters, last_ids, units) -> None:
         generator = self.generator
         with generator.database.transaction() as session:
             generator.sink.write(session, rows)
@@ -242,18 +241,6 @@ class _Writer:
                 bigger = func.greatest if generator.database.is_postgresql else func.max
                 session.execute(statement.on_conflict_do_update(
                     index_elements=["name"], set_={"value": bigger(Counter.value, statement.excluded.value)}))
-            if tallies:
-                # The supervision figures' handling tallies, added to as the engine does when it decides a branch.
-                from workflows.models import HandlingTally
-
-                dialect_insert = pg_insert if generator.database.is_postgresql else sqlite_insert
-                statement = dialect_insert(HandlingTally).values([
-                    {"agency_code": agency, "handling_days": days, "decided": decided, "on_time": on_time}
-                    for (agency, days), (decided, on_time) in sorted(tallies.items())])
-                session.execute(statement.on_conflict_do_update(
-                    index_elements=["agency_code", "handling_days"],
-                    set_={"decided": HandlingTally.decided + statement.excluded.decided,
-                          "on_time": HandlingTally.on_time + statement.excluded.on_time}))
         for table, batch in rows.items():
             generator.counts[table] += len(batch)
         self.written += units
@@ -330,7 +317,6 @@ class _Generator:
         self.next_id: dict[str, int] = {}
         self.counters: dict[str, int] = {}
         self.dirty_counters: set[str] = set()
-        self.tallies: dict[tuple[str, int], list[int]] = {}  # (agency, handling days) -> [decided, on time]
         self.reported = 0
         self.json_cache: dict = {}
 
@@ -426,8 +412,7 @@ class _Generator:
     def _submit(self, rows: dict[str, list[tuple]], units: int) -> None:
         counters = {name: self.counters[name] for name in self.dirty_counters}
         self.dirty_counters.clear()
-        tallies, self.tallies = self.tallies, {}
-        self.writer.put(rows, counters, tallies, {table: self.next_id[table] - 1 for table in rows}, units)
+        self.writer.put(rows, counters, {table: self.next_id[table] - 1 for table in rows}, units)
         self.report_progress()
 
     def report_progress(self) -> None:
@@ -589,7 +574,7 @@ class _Generator:
         notes: list[tuple] = [("case_submitted", {"reference": reference}, submitted_at)]
         tasks, timers = rows["wf_tasks"], rows["wf_timers"]
         acceptance_due = self.day(received + shape.acceptance.limit_days)
-        revision, ended_at, joint_due = 1, None, None
+        ended_at, joint_due = None, None
         self._approved_branches: list[tuple] = []
         if accepted is None:
             tasks.append((self._take("wf_tasks"), instance_id, None, shape.acceptance.id, hub, shape.acceptance.role,
@@ -616,10 +601,8 @@ class _Generator:
             started = tuple(b.id for b in applicable)
             events.append([accept_at, None, "fanned_out", shape.split.id,
                            J({"branches": list(started)}, ("fanned_out", started)), None])
-            revision += 1
             last_decision = accept_at
             for node, plan in zip(applicable, self._plan_branches(outcome, applicable, accepted), strict=True):
-                revision += 1
                 last_decision = max(last_decision, self._branch(rows, events, notes, node, plan, instance_id, app_id,
                                                                 reference, accepted, accept_at))
             if outcome == "running":
@@ -643,7 +626,7 @@ class _Generator:
         data = J(answers)
         rows["wf_instances"].append((instance_id, shape.key, shape.version, app_id, INSTANCE[instance_state], data,
                                      received_day, self.day(accepted) if accepted is not None else None, joint_due,
-                                     False, False, submitted_at, ended_at, revision))
+                                     False, False, submitted_at, ended_at))
         rows["applications"].append((app_id, reference, shape.bundle_id, applicant, enterprise_id, CASE[status], data,
                                      f"gen{app_id}", instance_id, submitted_at, ended_at))
         rows["materials"].append((self._take("materials"), app_id, "premises_proof" if enterprise_id else "proof",
@@ -720,9 +703,6 @@ class _Generator:
             decided_at = max(plan.get("at") or self.moment(decided), accept_at + dt.timedelta(minutes=2))
             decided_by = completed_by = rng.choice(clerks)
             handling, on_time = plan["handling"], decided <= due
-            tally = self.tallies.setdefault((node.agency, handling), [0, 0])
-            tally[0] += 1
-            tally[1] += on_time
             opinion = rng.choice(REFUSALS) if state == "rejected" else rng.choice(APPROVAL_OPINIONS)
             task_state, outcome, completed_at = "completed", "approve" if state == "approved" else "reject", decided_at
             events.append([decided_at, decided_by, f"task_{outcome}", node.id,
@@ -835,7 +815,7 @@ class _Generator:
         if vacuum and self.database.is_postgresql:
             with self.database.engine.connect() as connection:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-                for table in (*TABLES, *SERVICE_PAGE_TABLES, "counters", "wf_handling_tallies"):
+                for table in (*TABLES, *SERVICE_PAGE_TABLES, "counters"):
                     connection.execute(text(f"VACUUM (ANALYZE) {table}"))
             return
         with self.database.transaction() as session:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from services.db import lock_for_update, utcnow
@@ -31,7 +31,7 @@ from workflows import store
 from workflows.calendar import WorkingCalendar
 from workflows.definitions import Definition, Node, Registry
 from workflows.loading import TaskContext, load_open_task, previous_event_id, previous_instance_id, unsettled_members
-from workflows.models import Branch, HandlingTally, Request, Task, Timer, WorkflowInstance
+from workflows.models import Branch, Request, Task, Timer, WorkflowInstance
 from workflows.states import (
     ENDED_INSTANCE_STATES,
     RUNNING_BRANCH_STATES,
@@ -43,9 +43,9 @@ from workflows.states import (
     TaskState,
     TimerKind,
 )
-from workflows.store import Batch, tally
+from workflows.store import Batch
 
-__all__ = ["Engine", "Hooks", "NoHooks", "rebuild_tallies", "tally"]
+__all__ = ["Engine", "Hooks", "NoHooks"]
 
 BRANCH_EXTENSION_DAYS = 10  # art. 42: the agency head may extend a decision by 10 working days
 JOINT_EXTENSION_DAYS = 15  # art. 42: a joint (parallel) approval may be extended by 15 working days
@@ -74,16 +74,6 @@ class NoHooks:
         pass
 
 
-def rebuild_tallies(session: Session) -> None:
-    """Recount every agency's handling tally from the decided branches (after bulk loads that bypass the engine)."""
-    session.execute(HandlingTally.__table__.delete())
-    session.execute(HandlingTally.__table__.insert().from_select(
-        ["agency_code", "handling_days", "decided", "on_time"],
-        select(Branch.agency_code, Branch.handling_days, func.count(),
-               func.sum(case((Branch.on_time.is_(True), 1), else_=0)))
-        .where(Branch.handling_days.is_not(None)).group_by(Branch.agency_code, Branch.handling_days)))
-
-
 class Engine:
     def __init__(self, registry: Registry, calendar: WorkingCalendar, hooks: Hooks | None = None):
         self.registry = registry
@@ -104,7 +94,7 @@ class Engine:
         values = {"definition_key": key, "definition_version": definition.version, "subject_id": subject_id,
                   "state": InstanceState.RUNNING, "data": dict(data), "received_on": today, "accepted_on": None,
                   "joint_due": None, "joint_extended": False, "joint_overdue": False, "started_at": utcnow(),
-                  "ended_at": None, "revision": 0}
+                  "ended_at": None}
         instance_id = store.insert_instance(batch, values)
         # The row is written; the object joins the session as if just loaded (no second INSERT, no SELECT).
         instance = WorkflowInstance(id=instance_id, **values)
@@ -214,7 +204,6 @@ class Engine:
             task.due_on = self.calendar.add_working_days(today, definition.node(task.node_id).limit_days)
             batch.timer(instance.id, TimerKind.ACCEPTANCE_DEADLINE, task.due_on + dt.timedelta(days=1), None)
         batch.event(instance.id, actor_id, "resubmitted", task.node_id, {"request_id": request.id}, command_id)
-        instance.revision += 1
         self._finish(batch, instance)
         return request
 
@@ -414,7 +403,6 @@ class Engine:
                 session.execute(update(Task).where(Task.branch_id == branch.id).values(node_id=new_ids[branch.node_id]))
                 branch.node_id = new_ids[branch.node_id]
         instance.definition_version = version
-        instance.revision += 1
         batch = Batch(session)
         batch.event(instance.id, actor_id, "migrated", None, {"from": old_version, "to": version, "mapping": new_ids},
                     command_id)
@@ -448,7 +436,6 @@ class Engine:
             return context
         if context.task.state != TaskState.OPEN or context.instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("task_closed")
-        context.instance.revision += 1
         return context
 
     @staticmethod
@@ -577,7 +564,6 @@ class Engine:
         store.store(batch, branch, decided_at=utcnow(), decided_by=actor_id, opinion=opinion,
                     handling_days=handling_days, on_time=on_time,
                     state=BranchState.REJECTED if rejected else BranchState.APPROVED)
-        tally(batch, branch.agency_code, handling_days, on_time)
         self._cancel_timers(batch, instance.id, branch=branch)
         if rejected:
             # The first rejection ends the case; every other branch, task, request and timer is cancelled.
@@ -664,7 +650,6 @@ class Engine:
             params["timer_branch_id"] = branch.id
             batch.run(store.CANCEL_TIMERS["branch"], params)
         elif kinds:
-            params["timer_kinds"] = sorted(kinds)
-            batch.connection.execute(store.CANCEL_TIMERS["kinds"], params)
+            batch.run(store.cancel_timers_of_kinds(kinds), params)
         else:
             batch.run(store.CANCEL_TIMERS["all"], params)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, bindparam, case, func, inspect, literal_column, select
+from sqlalchemy import bindparam, case, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from services.errors import NotFound, ValidationFailed
 from workflows.models import Branch, Event, Request, Task, WorkflowInstance
 from workflows.states import BranchState, RequestKind, RequestState
-from workflows.store import Batch, Prepared
+from workflows.store import Batch, Prepared, stored
 
 
 @dataclass(slots=True)
@@ -37,17 +37,8 @@ _sibling = _branches.alias("sibling")
 _previous = select(Event.id).where(Event.command_id == bindparam("command_id")).scalar_subquery()
 
 
-def _stored(member) -> ColumnElement:
-    """An enum member written into the SQL as stored (its name), not bound: only then can the planner use a partial
-    index such as ``ix_wf_requests_open_task ... WHERE state = 'OPEN'`` (with a bound value SQLite scanned the table,
-    and built the scan's plan on every execution: about 50 µs even on an empty table)."""
-    if not member.name.isidentifier():
-        raise ValueError(member)
-    return literal_column(f"'{member.name}'")
-
-
-_waiting = (select(Request.id).where(Request.task_id == _tasks.c.id, Request.state == _stored(RequestState.OPEN),
-                                     Request.kind == _stored(RequestKind.SUPPLEMENT)).limit(1).scalar_subquery())
+_waiting = (select(Request.id).where(Request.task_id == _tasks.c.id, Request.state == stored(RequestState.OPEN),
+                                     Request.kind == stored(RequestKind.SUPPLEMENT)).limit(1).scalar_subquery())
 _unsettled = (select(func.count(_sibling.c.id)).where(_sibling.c.instance_id == _tasks.c.instance_id,
                                                       _sibling.c.id != _tasks.c.branch_id,
                                                       _sibling.c.state != BranchState.APPROVED).scalar_subquery())
@@ -55,7 +46,7 @@ _unsettled = (select(func.count(_sibling.c.id)).where(_sibling.c.instance_id == 
 # every date is parsed from text in Python, and the row costs more to process than the query takes to run.
 LOADED = {
     Task: ("id", "instance_id", "branch_id", "node_id", "state", "agency_code"),
-    WorkflowInstance: ("id", "definition_key", "definition_version", "state", "data", "revision"),
+    WorkflowInstance: ("id", "definition_key", "definition_version", "state", "data"),
     Branch: ("id", "instance_id", "node_id", "agency_code", "state", "started_on", "due_on", "paused_days",
              "extended"),
 }

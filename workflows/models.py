@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.db import Base, UTCDateTime, utcnow
@@ -35,8 +35,6 @@ class WorkflowInstance(Base):
     joint_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    # Incremented by every command; lets a reader see that the instance moved and serves as the join's guard.
-    revision: Mapped[int] = mapped_column(Integer, default=0)
 
     branches: Mapped[list[Branch]] = relationship(back_populates="instance", order_by="Branch.id")
     tasks: Mapped[list[Task]] = relationship(back_populates="instance", order_by="Task.id")
@@ -47,9 +45,9 @@ class Branch(Base):
     same branch twice."""
 
     __tablename__ = "wf_branches"
-    __table_args__ = (UniqueConstraint("instance_id", "node_id"),
-                      Index("ix_wf_branches_agency_state_due", "agency_code", "state", "due_on"),
-                      Index("ix_wf_branches_agency_handling", "agency_code", "handling_days"))
+    # The pages' indexes (active and stopped clocks by agency) live with the queue (services.applications.tallies);
+    # figures by state and handling days come from the tallies, not from indexes over every branch (migration 0012).
+    __table_args__ = (UniqueConstraint("instance_id", "node_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instances.id"), index=True)
@@ -95,7 +93,7 @@ class Task(Base):
     completed_by: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str | None] = mapped_column(String(20))
     # The clerk who claimed the task; None while it sits unclaimed in the agency queue.
-    assignee_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    assignee_id: Mapped[int | None] = mapped_column(Integer)  # indexed while open: ix_wf_tasks_open_assignee
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     instance: Mapped[WorkflowInstance] = relationship(back_populates="tasks")
@@ -142,28 +140,19 @@ class Timer(Base):
     """A deadline as a row: swept by a periodic job, so a stopped worker delays a timer and never drops it."""
 
     __tablename__ = "wf_timers"
-    __table_args__ = (Index("ix_wf_timers_pending", "fired_at", "cancelled_at", "due_on"),)
+    # Only pending timers are ever looked for by date (the sweep); fired and cancelled ones stay out of the index, so
+    # cancelling a timer removes one entry instead of moving it (migration 0012).
+    __table_args__ = (Index("ix_wf_timers_pending", "due_on", "id",
+                            postgresql_where=text("fired_at IS NULL AND cancelled_at IS NULL"),
+                            sqlite_where=text("fired_at IS NULL AND cancelled_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instances.id"), index=True)
-    branch_id: Mapped[int | None] = mapped_column(ForeignKey("wf_branches.id"), index=True)
+    # Found through the instance (ix_wf_timers_instance_id): a branch's timers are cancelled by instance and branch.
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("wf_branches.id"))
     kind: Mapped[TimerKind] = mapped_column(_enum(TimerKind))
     due_on: Mapped[dt.date] = mapped_column(Date)
     fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     branch: Mapped[Branch | None] = relationship()
-
-
-class HandlingTally(Base):
-    """How many branches each agency decided after how many working days, and how many of them on time.
-
-    Kept up to date as branches are decided, so percentiles and on-time rates come from a few hundred tally rows
-    rather than from millions of branches."""
-
-    __tablename__ = "wf_handling_tallies"
-
-    agency_code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    handling_days: Mapped[int] = mapped_column(Integer, primary_key=True)
-    decided: Mapped[int] = mapped_column(Integer, default=0)
-    on_time: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import operator
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import ColumnElement, bindparam, insert, literal_column, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.attributes import instance_state
 
 from services.db import utcnow
 from workflows.models import Branch, Event, Task, Timer, WorkflowInstance
@@ -131,6 +131,15 @@ class Prepared:
                      for processor, value in zip(processors, row, strict=True))
 
 
+def stored(member) -> ColumnElement:
+    """An enum member written into the SQL as stored (its name), not bound: only then can the planner use a partial
+    index such as ``ix_wf_requests_open_task ... WHERE state = 'OPEN'`` (with a bound value SQLite scanned the table,
+    and built the scan's plan on every execution: about 50 µs even on an empty table)."""
+    if not member.name.isidentifier():
+        raise ValueError(member)
+    return literal_column(f"'{member.name}'")
+
+
 _branch_of_row = (select(Branch.id).where(Branch.instance_id == bindparam("instance_id"),
                                           Branch.node_id == bindparam("branch_node")).scalar_subquery())
 
@@ -166,19 +175,19 @@ CANCEL_TIMERS = {
     "branch": Prepared(update(Timer.__table__).where(*_pending_timers,
                                                      _timers.branch_id == bindparam("timer_branch_id")),
                        ["cancelled_at"]),
-    # An expanding IN list cannot be compiled once: this one goes through Core.
-    "kinds": update(Timer.__table__).where(*_pending_timers,
-                                           _timers.kind.in_(bindparam("timer_kinds", expanding=True))),
 }
 
-# The same text on SQLite and PostgreSQL (the dialect-specific on_conflict_do_update() construct has no cache key).
-TALLY_UPSERT = Prepared(text(
-    "INSERT INTO wf_handling_tallies (agency_code, handling_days, decided, on_time) "
-    "VALUES (:agency_code, :handling_days, :count, :on_time) "
-    "ON CONFLICT (agency_code, handling_days) DO UPDATE SET "
-    "decided = wf_handling_tallies.decided + excluded.decided, "
-    "on_time = wf_handling_tallies.on_time + excluded.on_time"))
 
+def cancel_timers_of_kinds(kinds) -> Prepared:
+    """The UPDATE cancelling an instance's pending timers of ``kinds``: one Prepared per set of kinds, the kinds
+    written into the SQL as stored (an expanding IN list cannot be compiled once)."""
+    key = tuple(sorted(kind.name for kind in kinds))
+    prepared = _PREPARED_BY_COLUMNS.get(("cancel-kinds", _timers.kind.table.name, key))
+    if prepared is None:
+        listed = [stored(kind) for kind in sorted(kinds, key=lambda kind: kind.name)]
+        prepared = _PREPARED_BY_COLUMNS[("cancel-kinds", _timers.kind.table.name, key)] = Prepared(
+            update(Timer.__table__).where(*_pending_timers, _timers.kind.in_(listed)), ["cancelled_at"])
+    return prepared
 
 def insert_instance(batch: Batch, values: dict) -> int:
     """Insert an instance row; its id."""
@@ -192,10 +201,15 @@ def insert_instance(batch: Batch, values: dict) -> int:
 def store(batch: Batch, obj, **values) -> None:
     """Write ``values`` to a loaded instance, branch or task row and record them on the object as committed."""
     batch.run(_prepared("update", type(obj).__table__, tuple(values)), {"row_id": obj.id, **values})
-    for key, value in values.items():
-        set_committed_value(obj, key, value)
+    # What set_committed_value() does for each plain column, at once: the new values are the loaded ones.
     state = instance_state(obj)
-    if state.modified and not state.committed_state:
+    state.dict.update(values)
+    committed = state.committed_state
+    for key in values:
+        committed.pop(key, None)
+    if state.expired_attributes:
+        state.expired_attributes.difference_update(values)
+    if state.modified and not committed:
         # Every change the object had is now written: take it off the unit of work's list, or the next flush walks
         # it for nothing (the ORM keeps an object "modified" once any attribute was set, even if set back).
         state._commit_all(state.dict, batch.session.identity_map)
@@ -208,16 +222,6 @@ def store_instance(batch: Batch, instance: WorkflowInstance) -> None:
         changed = {key: state.dict[key] for key in state.committed_state if key in _INSTANCE_COLUMNS}
         if changed:
             store(batch, instance, **changed)
-
-
-def tally(session_or_connection, agency_code: str, handling_days: int, on_time: bool, count: int = 1) -> None:
-    """Add a decided branch to its agency's handling tally (an upsert, safe under concurrent decisions)."""
-    values = {"agency_code": agency_code, "handling_days": handling_days, "count": count,
-              "on_time": count if on_time else 0}
-    if isinstance(session_or_connection, Batch):
-        session_or_connection.run(TALLY_UPSERT, values)
-    else:
-        session_or_connection.execute(TALLY_UPSERT.statement, values)
 
 
 class Batch:

@@ -69,8 +69,11 @@ PAGE_INDEXES = [
     Index("ix_wf_tasks_unclaimed_queue", Task.agency_code, Task.due_on, Task.id,
           postgresql_where=text("state = 'OPEN' AND assignee_id IS NULL"),
           sqlite_where=text("state = 'OPEN' AND assignee_id IS NULL")),
+    # Claimed open tasks only: "mine" always names the clerk (assignee_id = :me implies IS NOT NULL to both planners),
+    # and a new or completed unclaimed task then writes no entry here (migration 0012).
     Index("ix_wf_tasks_open_assignee", Task.assignee_id, Task.agency_code, Task.due_on, Task.id,
-          postgresql_where=_OPEN_TASK, sqlite_where=_OPEN_TASK),
+          postgresql_where=text("state = 'OPEN' AND assignee_id IS NOT NULL"),
+          sqlite_where=text("state = 'OPEN' AND assignee_id IS NOT NULL")),
     Index("ix_wf_branches_active_due", Branch.due_on, Branch.id, postgresql_include=["agency_code"],
           postgresql_where=text("state = 'ACTIVE'"), sqlite_where=text("state = 'ACTIVE'")),
     Index("ix_wf_branches_agency_active_due", Branch.agency_code, Branch.due_on, Branch.id,

@@ -37,7 +37,7 @@ from services.licences.models import Licence
 from services.notifications.models import Notification
 from workflows.calendar import WeekdayCalendar
 from workflows.definitions import load_directory
-from workflows.engine import Engine, rebuild_tallies
+from workflows.engine import Engine
 from workflows.models import Branch, Event, Request, Task, Timer, WorkflowInstance
 from workflows.states import BranchState, InstanceState, TaskState
 
@@ -112,8 +112,6 @@ class Ledger:
             session.execute(delete(Material).where(Material.application_id.in_(applications)))
             session.execute(delete(Application).where(Application.id.in_(applications)))
             session.execute(delete(WorkflowInstance).where(WorkflowInstance.id.in_(instances)))
-            # The handling tallies are aggregates over all branches: recount them from the branches that remain.
-            rebuild_tallies(session)
             recount(session)  # the queue and branch tallies that the triggers appended to, likewise
             for counter in session.scalars(select(Counter)):
                 if counter.name not in self.counters:

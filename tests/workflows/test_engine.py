@@ -143,19 +143,3 @@ nodes:
     small = engine.start(db, "permit", subject_id=2, data={"seats": 20}, actor_id=1, command_id="s", today=MONDAY)
     assert [t.node_id for t in open_tasks(db, big)] == ["full_review"]
     assert [t.node_id for t in open_tasks(db, small)] == ["quick_review"]
-
-
-def test_handling_tallies_follow_decisions_and_can_be_rebuilt(db, engine):
-    from workflows.engine import rebuild_tallies
-    from workflows.models import HandlingTally
-
-    instance = start(db, engine)
-    accept(db, engine, instance)
-    for task in open_tasks(db, instance):
-        engine.complete_task(db, task.id, actor_id=2, outcome="approve", command_id=f"t{task.id}", today=MONDAY)
-    before = {(t.agency_code, t.handling_days): (t.decided, t.on_time) for t in db.scalars(select(HandlingTally))}
-    assert before[("market", 0)][0] >= 1
-    rebuild_tallies(db)
-    db.expire_all()
-    after = {(t.agency_code, t.handling_days): (t.decided, t.on_time) for t in db.scalars(select(HandlingTally))}
-    assert after == before
