@@ -115,14 +115,18 @@ def make_schema(db: Database, schema: str) -> None:
     if schema == "models":
         Base.metadata.create_all(db.engine)
         return
-    from flask_migrate import upgrade
+    from alembic import command
+    from alembic.config import Config
 
     from app import create_app
 
+    config = Config(str(REPO / "migrations" / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO / "migrations"))
+    config.attributes["skip_logging"] = True  # keep stderr for the benchmark's own progress
     with tempfile.TemporaryDirectory(prefix="onewindow-bench-instance-") as instance:
         app = create_app("test", INSTANCE_DIR=instance, DATABASE_URL=db.url, REDIS_URL="")
         with app.app_context():
-            upgrade(directory=str(REPO / "migrations"))
+            command.upgrade(config, "head")
         app.extensions["onewindow_db"].dispose()
 
 
