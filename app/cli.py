@@ -1,6 +1,9 @@
-"""Commands: `flask seed-demo`, `flask rq worker`, `flask outbox sweep`, `flask check-definitions`."""
+"""Commands: `flask seed-demo`, `flask rq worker`, `flask outbox sweep`, `flask check-definitions`, `flask timers`,
+`flask workflows`, `flask calendar`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -130,3 +133,32 @@ def register_commands(app) -> None:
         click.echo(result)
 
     app.cli.add_command(workflows_group)
+
+    calendar_group = AppGroup("calendar", help="The working-day calendar.")
+
+    @calendar_group.command("load-notice")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--today", default=None, help="Recount as of this date (YYYY-MM-DD); default today.")
+    @click.option("--dry-run", is_flag=True, help="Count what would move; change nothing.")
+    def load_notice_command(path, today, dry_run):
+        """Load the State Council's holiday notice for a year (JSON: year, holidays, workdays) and move the running
+        cases' deadlines it changes, keeping each case's working days left; every process picks it up."""
+        import datetime as dt
+
+        from services.calendar_notices import InvalidNotice, install_notice
+
+        try:
+            day = dt.date.fromisoformat(today) if today else dt.date.today()
+        except ValueError as exc:
+            raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from exc
+        notice_dir = Path(current_app.config["INSTANCE_DIR"]) / "calendar"
+        try:
+            with click.progressbar(length=0, label="Recording the moved deadlines") as bar:
+                result = install_notice(_database(), notice_dir, path, day, dry_run=dry_run, progress=bar.update)
+        except InvalidNotice as exc:
+            raise click.ClickException(f"{path} is not a holiday notice ({exc}); nothing was changed.") from exc
+        verb = "would move" if dry_run else "moved"
+        click.echo(f"{result['year']}: {verb} {result['dates']} deadline(s) in {result['cases']} running case(s) and "
+                   f"{result['timers']} timer(s)." + ("" if dry_run else f" Notice kept as {result['file']}."))
+
+    app.cli.add_command(calendar_group)

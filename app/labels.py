@@ -61,6 +61,7 @@ EVENT_KIND = {
     "joint_overdue": _l("Over the joint time limit"),
     "chose": _l("Route chosen"),
     "migrated": _l("Moved to a new version of the procedure"),
+    "deadlines_recalculated": _l("Time limits recounted for the State Council's holiday arrangements"),
     "task_reassigned": _l("Task handed to another clerk by the agency lead"),
 }
 

@@ -11,8 +11,9 @@ first source that knows it:
 3. ``holidays-rule``: Monday to Friday, minus the statutory holidays the ``holidays`` package computes by rule (lunar
    dates and observed days included), plus any adjusted working weekends it carries for published years.
 
-A deadline that lands in a ``holidays-rule`` year is provisional: the notice usually moves a few days. Callers that
-store deadlines should record :meth:`WorkingCalendar.rule_for` and recompute once a notice is loaded.
+A deadline that lands in a ``holidays-rule`` year is provisional: the notice usually moves a few days. When a notice
+is loaded (``flask calendar load-notice``, services/calendar_notices.py), workflows/recalendar.py recounts the
+running cases' stored deadlines.
 
 Each year is computed once into a bitmap and a sorted tuple of working-day ordinals, so ``is_working_day`` is an index
 and ``add_working_days``/``working_days_between`` are a bisect plus one step per year crossed.
@@ -289,6 +290,12 @@ class ChinaCalendar(_YearCachedCalendar):
                 raise InvalidNotice("workday-not-weekend", d)
         with self._lock:
             self._notices[year] = notice
+            self._years.pop(year, None)
+
+    def forget_notice(self, year: int) -> None:
+        """Drop the notice loaded for ``year``: the year is decided by the other sources again."""
+        with self._lock:
+            self._notices.pop(year, None)
             self._years.pop(year, None)
 
     def load_notice_file(self, path: str | PathLike[str]) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from services import runtime
 from services.applications.models import Application, CaseStatus, Counter, Material
+from services.calendar_notices import refresh_notices
 from services.catalogue.models import Agency, Bundle, Matter
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import make_reference
@@ -85,28 +86,28 @@ class ApplicationHooks:
 
 
 @lru_cache(maxsize=1)
+def _engine() -> Engine:
+    return Engine(load_directory(actions=ACTIONS), default_calendar(), ApplicationHooks())
+
+
 def engine() -> Engine:
-    """The engine with every definition loaded and validated (once per process)."""
-    return Engine(load_directory(actions=ACTIONS), working_calendar(), ApplicationHooks())
+    """The engine with every definition loaded and validated (once per process), on the Chinese working-day
+    calendar with the State Council holiday notices an operator has put in ``<instance>/calendar/*.json`` (they
+    override the rule-based fallback for years past chinesecalendar's; a notice added while the process runs is
+    picked up here, see services/calendar_notices.py)."""
+    built = _engine()
+    notice_dir = notices_directory()
+    if notice_dir is not None:
+        refresh_notices(built.calendar, notice_dir)
+    return built
 
 
-def working_calendar():
-    """The Chinese working-day calendar, with the State Council holiday notices an operator has put in
-    ``<instance>/calendar/*.json`` (they override the rule-based fallback for years past chinesecalendar's)."""
-    calendar = default_calendar()
+def notices_directory() -> Path | None:
     try:
-        instance_dir = Path(runtime.current().settings.get("INSTANCE_DIR", ""))
-    except RuntimeError:
-        return calendar
-    load_notices(calendar, instance_dir / "calendar")
-    return calendar
-
-
-def load_notices(calendar, notice_dir: Path) -> list[int]:
-    """Load every ``*.json`` holiday notice in ``notice_dir`` into ``calendar``; return the years loaded."""
-    if not notice_dir.is_dir():
-        return []
-    return [calendar.load_notice_file(path) for path in sorted(notice_dir.glob("*.json"))]
+        instance_dir = runtime.current().settings.get("INSTANCE_DIR")
+    except RuntimeError:  # no app has configured this process (a bare script)
+        return None
+    return Path(instance_dir) / "calendar" if instance_dir else None
 
 
 def validate_definitions(session: Session) -> None:

@@ -347,7 +347,7 @@ def test_operator_notices_in_the_instance_folder_are_loaded(tmp_path):
     """The State Council's notice for a new year, dropped into <instance>/calendar/, overrides the rule."""
     import json
 
-    from services.applications.service import load_notices
+    from services.calendar_notices import load_notices
     from workflows.calendar import ChinaCalendar
 
     (tmp_path / "2027.json").write_text(json.dumps({

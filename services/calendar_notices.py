@@ -1,0 +1,108 @@
+"""The State Council's holiday notices: loading one, and keeping every process's calendar in step with the directory.
+
+Notices live as ``<instance>/calendar/<year>.json``. :func:`install_notice` is the way in (``flask calendar
+load-notice FILE``): it checks the notice, moves the deadlines of running cases that the new calendar changes
+(``workflows.recalendar``) and puts the file in place, in one database transaction; if the transaction fails the
+file is put back as it was. Web processes and workers see the directory change on their next use of the engine
+(:func:`refresh_notices`, one ``stat`` per call) and load the notice without a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from workflows.calendar import ChinaCalendar, InvalidNotice
+
+__all__ = ["InvalidNotice", "install_notice", "load_notices", "refresh_notices"]
+
+_seen: dict[Path, int | None] = {}
+_seen_lock = threading.Lock()
+
+
+def load_notices(calendar: ChinaCalendar, notice_dir: Path) -> list[int]:
+    """Load every ``*.json`` holiday notice in ``notice_dir`` into ``calendar`` and forget notices no longer there;
+    return the years loaded."""
+    years = [calendar.load_notice_file(path) for path in sorted(notice_dir.glob("*.json"))] \
+        if notice_dir.is_dir() else []
+    for year in set(calendar.notice_years) - set(years):
+        calendar.forget_notice(year)
+    return years
+
+
+def _signature(notice_dir: Path) -> int | None:
+    try:
+        return notice_dir.stat().st_mtime_ns  # a file added, removed or replaced (renamed over) changes it
+    except OSError:
+        return None
+
+
+def refresh_notices(calendar: ChinaCalendar, notice_dir: Path) -> None:
+    """Reload ``calendar``'s notices when ``notice_dir`` has changed since this process last looked."""
+    signature = _signature(notice_dir)
+    if _seen.get(notice_dir, -1) == signature:
+        return
+    with _seen_lock:
+        if _seen.get(notice_dir, -1) != signature:
+            load_notices(calendar, notice_dir)
+            _seen[notice_dir] = signature
+
+
+def _calendar_with(notice_dir: Path, extra: Path | None = None) -> ChinaCalendar:
+    calendar = ChinaCalendar()
+    load_notices(calendar, notice_dir)
+    if extra is not None:
+        calendar.load_notice_file(extra)
+    return calendar
+
+
+def _write(target: Path, data: bytes | None) -> None:
+    """Replace ``target`` in one rename (readers see the old file or the new one), or remove it for ``None``."""
+    if data is None:
+        target.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".notice-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, dry_run: bool = False,
+                   progress: Callable[[int], None] | None = None) -> dict:
+    """Load the notice in ``source`` for its year; move the running cases' deadlines it changes; keep the file.
+
+    Raises :class:`InvalidNotice` (nothing changed) when the file is not a valid notice. ``dry_run`` counts what
+    would move and changes nothing. Returns the year, the file it was kept as and the counts of
+    :func:`workflows.recalendar.recompute_deadlines`.
+    """
+    from workflows.recalendar import recompute_deadlines  # the engine's models: not needed by refresh_notices
+
+    year = ChinaCalendar().load_notice_file(source)  # checks it before anything is touched
+    old, new = _calendar_with(notice_dir), _calendar_with(notice_dir, source)
+    target = notice_dir / f"{year}.json"
+    data = source.read_bytes()
+    previous = target.read_bytes() if target.exists() else None
+    written = False
+    try:
+        with database.transaction() as session:
+            counts = recompute_deadlines(session, old, new, today, progress=progress,
+                                         reason={"year": year, "rule": "loaded-notice"})
+            if dry_run:
+                session.rollback()
+            elif data != previous:
+                _write(target, data)  # last, so a failure before here leaves the directory untouched
+                written = True
+    except BaseException:
+        if written:
+            _write(target, previous)
+        raise
+    return {"year": year, "file": str(target), "dry_run": dry_run, **counts}
