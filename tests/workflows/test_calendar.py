@@ -357,3 +357,19 @@ def test_operator_notices_in_the_instance_folder_are_loaded(tmp_path):
     assert load_notices(calendar, tmp_path) == [2027]
     assert calendar.rule_for(date(2027, 2, 7)) == "loaded-notice" and calendar.is_working_day(date(2027, 2, 7))
     assert load_notices(calendar, tmp_path / "missing") == []
+
+
+def test_a_notice_whose_file_is_gone_is_forgotten(tmp_path):
+    import json
+
+    from services.calendar_notices import load_notices
+    from workflows.calendar import ChinaCalendar
+
+    (tmp_path / "2027.json").write_text(json.dumps({"year": 2027, "holidays": ["2027-01-01", "2027-01-04"]}),
+                                        encoding="utf-8")
+    calendar = ChinaCalendar()
+    load_notices(calendar, tmp_path)
+    assert not calendar.is_working_day(date(2027, 1, 4)) and calendar.notice_years == [2027]
+    (tmp_path / "2027.json").unlink()
+    assert load_notices(calendar, tmp_path) == [] and calendar.notice_years == []
+    assert calendar.is_working_day(date(2027, 1, 4)) and calendar.rule_for(date(2027, 1, 4)) == "holidays-rule"
