@@ -157,8 +157,9 @@ def register_commands(app) -> None:
                 result = install_notice(_database(), notice_dir, path, day, dry_run=dry_run, progress=bar.update)
         except InvalidNotice as exc:
             raise click.ClickException(f"{path} is not a holiday notice ({exc}); nothing was changed.") from exc
-        verb = "would move" if dry_run else "moved"
+        verb, told = ("would move", "would tell") if dry_run else ("moved", "told")
         click.echo(f"{result['year']}: {verb} {result['dates']} deadline(s) in {result['cases']} running case(s) and "
-                   f"{result['timers']} timer(s)." + ("" if dry_run else f" Notice kept as {result['file']}."))
+                   f"{result['timers']} timer(s); {told} {result['notified']} applicant(s)."
+                   + ("" if dry_run else f" Notice kept as {result['file']}."))
 
     app.cli.add_command(calendar_group)

@@ -115,6 +115,10 @@ def notification_text(kind: str, params: dict) -> str:
                      date=params.get("due_on", "")),
         "joint_overdue": _("Case %(reference)s is over the joint time limit (due %(date)s).", reference=reference,
                            date=params.get("joint_due", "")),
+        "deadlines_recalculated": _("Case %(reference)s: the State Council published the %(year)s public holidays, "
+                                    "so its time limits were recounted. You keep every working day you had; the "
+                                    "new dates are on the case page.", reference=reference,
+                                    year=params.get("year", "")),
     }
     return texts.get(kind, kind)
 

@@ -16,7 +16,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import func, insert, select
+
+from services.db import utcnow
 from workflows.calendar import ChinaCalendar, InvalidNotice
+from workflows.models import Event
 
 __all__ = ["InvalidNotice", "install_notice", "load_notices", "refresh_notices"]
 
@@ -76,15 +80,33 @@ def _write(target: Path, data: bytes | None) -> None:
         raise
 
 
+def _notify_applicants(session, floor: int, year: int) -> int:
+    """Tell each applicant whose case's dates moved (the recount's events after ``floor``) where to see them."""
+    from services.applications.models import Application
+    from services.notifications.models import Notification
+    from workflows.recalendar import EVENT_KIND
+
+    moved = (select(Application.applicant_id, Application.reference)
+             .join(Event, Event.instance_id == Application.workflow_instance_id)
+             .where(Event.id > floor, Event.kind == EVENT_KIND).order_by(Event.id))
+    now, sent = utcnow(), 0
+    for rows in session.execute(moved).partitions(1000):
+        session.execute(insert(Notification), [
+            {"account_id": applicant_id, "kind": EVENT_KIND, "params": {"reference": reference, "year": year},
+             "created_at": now} for applicant_id, reference in rows])
+        sent += len(rows)
+    return sent
+
+
 def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, dry_run: bool = False,
                    progress: Callable[[int], None] | None = None) -> dict:
     """Load the notice in ``source`` for its year; move the running cases' deadlines it changes; keep the file.
 
     Raises :class:`InvalidNotice` (nothing changed) when the file is not a valid notice. ``dry_run`` counts what
-    would move and changes nothing. Returns the year, the file it was kept as and the counts of
-    :func:`workflows.recalendar.recompute_deadlines`.
+    would move and changes nothing. Returns the year, the file it was kept as, the counts of
+    :func:`workflows.recalendar.recompute_deadlines` and how many applicants were notified (``notified``).
     """
-    from workflows.recalendar import recompute_deadlines  # the engine's models: not needed by refresh_notices
+    from workflows.recalendar import recompute_deadlines  # the engine: not needed by refresh_notices
 
     year = ChinaCalendar().load_notice_file(source)  # checks it before anything is touched
     old, new = _calendar_with(notice_dir), _calendar_with(notice_dir, source)
@@ -94,8 +116,10 @@ def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, 
     written = False
     try:
         with database.transaction() as session:
+            floor = session.scalar(select(func.coalesce(func.max(Event.id), 0)))
             counts = recompute_deadlines(session, old, new, today, progress=progress,
                                          reason={"year": year, "rule": "loaded-notice"})
+            counts["notified"] = _notify_applicants(session, floor, year)
             if dry_run:
                 session.rollback()
             elif data != previous:

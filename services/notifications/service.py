@@ -15,7 +15,9 @@ KINDS = {"case_submitted", "case_in_review", "case_approved", "case_rejected", "
          "licence_suspended", "licence_reinstated", "licence_revoked", "licence_expired", "licence_renewal_due",
          "licence_superseded",
          # the agency lead moved a clerk's task (services.applications.queues; shown on the clerk's queue page)
-         "task_reassigned"}
+         "task_reassigned",
+         # a State Council holiday notice moved the case's dates (services.calendar_notices, written in bulk)
+         "deadlines_recalculated"}
 
 
 def notify(session: Session, account_id: int, kind: str, **params) -> Notification:

@@ -59,7 +59,7 @@ def test_a_notice_moves_the_joint_limit_and_is_logged_on_the_case(app, db, clien
 
     result = app.test_cli_runner().invoke(args=["calendar", "load-notice", str(source)])
     assert result.exit_code == 0, result.output
-    assert "moved 1 deadline(s) in 1 running case(s) and 1 timer(s)" in result.output
+    assert "moved 1 deadline(s) in 1 running case(s) and 1 timer(s); told 1 applicant(s)" in result.output
     db.expire_all()
     assert db.get(WorkflowInstance, instance.id).joint_due == new_joint
     assert json.loads((notice_dir / f"{old_joint.year}.json").read_text(encoding="utf-8")) == notice
@@ -74,6 +74,9 @@ def test_a_notice_moves_the_joint_limit_and_is_logged_on_the_case(app, db, clien
     sign_in_as("owner")
     page = client.get(f"/me/cases/{application.reference}?lang=en")
     assert "Time limits recounted for the State Council" in page.get_data(as_text=True)
+    inbox = client.get("/me/?lang=en").get_data(as_text=True)
+    assert f"Case {application.reference}: the State Council published the {old_joint.year} public holidays" in inbox
+    assert f"国务院已公布{old_joint.year}年节假日安排" in client.get("/me/?lang=zh_Hans_CN").get_data(as_text=True)
 
     again = app.test_cli_runner().invoke(args=["calendar", "load-notice", str(source)])
     assert "moved 0 deadline(s) in 0 running case(s)" in again.output
