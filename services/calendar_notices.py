@@ -89,13 +89,12 @@ def _notify_applicants(session, floor: int, year: int) -> int:
     moved = (select(Application.applicant_id, Application.reference)
              .join(Event, Event.instance_id == Application.workflow_instance_id)
              .where(Event.id > floor, Event.kind == EVENT_KIND).order_by(Event.id))
-    now, sent = utcnow(), 0
-    for rows in session.execute(moved).partitions(1000):
+    rows, now = session.execute(moved).all(), utcnow()
+    for start in range(0, len(rows), 1000):
         session.execute(insert(Notification), [
             {"account_id": applicant_id, "kind": EVENT_KIND, "params": {"reference": reference, "year": year},
-             "created_at": now} for applicant_id, reference in rows])
-        sent += len(rows)
-    return sent
+             "created_at": now} for applicant_id, reference in rows[start:start + 1000]])
+    return len(rows)
 
 
 def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, dry_run: bool = False,
