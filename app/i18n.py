@@ -44,9 +44,14 @@ def localized(obj, field: str) -> str:
     return _localized(obj, field, current_language())
 
 
-def format_day(value: dt.date | dt.datetime | None) -> str:
+def format_day(value: dt.date | dt.datetime | str | None) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):  # an ISO date kept in an event's detail
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
     return format_date(value, format="long" if current_language() == "en" else "yyyy-MM-dd")
 
 

@@ -74,6 +74,9 @@ def test_a_notice_moves_the_joint_limit_and_is_logged_on_the_case(app, db, clien
     sign_in_as("owner")
     page = client.get(f"/me/cases/{application.reference}?lang=en")
     assert "Time limits recounted for the State Council" in page.get_data(as_text=True)
+    assert "Joint time limit:" in page.get_data(as_text=True)
+    page_zh = client.get(f"/me/cases/{application.reference}?lang=zh_Hans_CN").get_data(as_text=True)
+    assert f"联合办理时限：原为{old_joint.isoformat()}，现为{new_joint.isoformat()}" in page_zh
     inbox = client.get("/me/?lang=en").get_data(as_text=True)
     assert f"Case {application.reference}: the State Council published the {old_joint.year} public holidays" in inbox
     assert f"国务院已公布{old_joint.year}年节假日安排" in client.get("/me/?lang=zh_Hans_CN").get_data(as_text=True)
