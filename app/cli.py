@@ -157,6 +157,10 @@ def register_commands(app) -> None:
                 result = install_notice(_database(), notice_dir, path, day, dry_run=dry_run, progress=bar.update)
         except InvalidNotice as exc:
             raise click.ClickException(f"{path} is not a holiday notice ({exc}); nothing was changed.") from exc
+        if result["already"]:
+            click.echo(f"{result['year']}: this notice was loaded before and the deadlines were recounted then; "
+                       "nothing moves." + ("" if dry_run else f" Notice kept as {result['file']}."))
+            return
         verb, told = ("would move", "would tell") if dry_run else ("moved", "told")
         click.echo(f"{result['year']}: {verb} {result['dates']} deadline(s) in {result['cases']} running case(s) and "
                    f"{result['timers']} timer(s); {told} {result['notified']} applicant(s)."

@@ -10,6 +10,8 @@ file is put back as it was. Web processes and workers see the directory change o
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import tempfile
 import threading
@@ -97,28 +99,63 @@ def _notify_applicants(session, floor: int, year: int) -> int:
     return len(rows)
 
 
+def _read(source: Path) -> tuple[int, dict, str]:
+    """The notice in ``source``, checked (:class:`InvalidNotice`), as (year, content, sha256 of the content)."""
+    year = ChinaCalendar().load_notice_file(source)
+    data = json.loads(source.read_bytes())
+    content = {"year": year, "holidays": sorted({dt.date.fromisoformat(d).isoformat() for d in data["holidays"]}),
+               "workdays": sorted({dt.date.fromisoformat(d).isoformat() for d in data.get("workdays", [])})}
+    return year, content, hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _with_stored(calendar: ChinaCalendar, stored) -> ChinaCalendar:
+    """The notices the database says the deadlines were recounted for override this host's files."""
+    for notice in stored:
+        calendar.load_notice(notice.year, [dt.date.fromisoformat(d) for d in notice.holidays],
+                             [dt.date.fromisoformat(d) for d in notice.workdays])
+    return calendar
+
+
 def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, dry_run: bool = False,
                    progress: Callable[[int], None] | None = None) -> dict:
     """Load the notice in ``source`` for its year; move the running cases' deadlines it changes; keep the file.
 
-    Raises :class:`InvalidNotice` (nothing changed) when the file is not a valid notice. ``dry_run`` counts what
-    would move and changes nothing. Returns the year, the file it was kept as, the counts of
+    The database keeps the notice the deadlines were last recounted for (``wf_calendar_notices``): loading the same
+    notice again, here or on another host, recounts nothing and only puts the file in place; a corrected notice for
+    the same year is recounted from the one loaded before. Raises :class:`InvalidNotice` (nothing changed) when the
+    file is not a valid notice. ``dry_run`` counts what would move and changes nothing. Returns the year, the file it
+    was kept as, whether it was loaded before (``already``), the counts of
     :func:`workflows.recalendar.recompute_deadlines` and how many applicants were notified (``notified``).
     """
+    from services.db import lock_for_update
+    from workflows.models import CalendarNotice
     from workflows.recalendar import recompute_deadlines  # the engine: not needed by refresh_notices
 
-    year = ChinaCalendar().load_notice_file(source)  # checks it before anything is touched
-    old, new = _calendar_with(notice_dir), _calendar_with(notice_dir, source)
+    year, content, digest = _read(source)  # checks it before anything is touched
     target = notice_dir / f"{year}.json"
     data = source.read_bytes()
     previous = target.read_bytes() if target.exists() else None
     written = False
     try:
         with database.transaction() as session:
-            floor = session.scalar(select(func.coalesce(func.max(Event.id), 0)))
-            counts = recompute_deadlines(session, old, new, today, progress=progress,
-                                         reason={"year": year, "rule": "loaded-notice"})
-            counts["notified"] = _notify_applicants(session, floor, year)
+            this_year = session.scalar(lock_for_update(select(CalendarNotice).where(CalendarNotice.year == year),
+                                                       session))
+            already = this_year is not None and this_year.sha256 == digest
+            counts = {"cases": 0, "dates": 0, "timers": 0, "notified": 0}
+            if not already:
+                stored = session.scalars(select(CalendarNotice)).all()
+                old = _with_stored(_calendar_with(notice_dir), stored)
+                new = _with_stored(_calendar_with(notice_dir), stored)
+                new.load_notice_file(source)
+                floor = session.scalar(select(func.coalesce(func.max(Event.id), 0)))
+                counts = recompute_deadlines(session, old, new, today, progress=progress,
+                                             reason={"year": year, "rule": "loaded-notice"})
+                counts["notified"] = _notify_applicants(session, floor, year)
+                if this_year is None:
+                    this_year = CalendarNotice(year=year)
+                    session.add(this_year)
+                this_year.sha256, this_year.loaded_at = digest, utcnow()
+                this_year.holidays, this_year.workdays = content["holidays"], content["workdays"]
             if dry_run:
                 session.rollback()
             elif data != previous:
@@ -128,4 +165,4 @@ def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, 
         if written:
             _write(target, previous)
         raise
-    return {"year": year, "file": str(target), "dry_run": dry_run, **counts}
+    return {"year": year, "file": str(target), "dry_run": dry_run, "already": already, **counts}

@@ -28,4 +28,4 @@ from services.licences.models import (  # noqa: F401
 from services.notifications.models import Notification  # noqa: F401
 from services.ratings import FollowUp, FollowUpAction, Rating  # noqa: F401
 from services.recommendations import NextStep  # noqa: F401
-from workflows.models import Branch, Event, Task, WorkflowInstance  # noqa: F401
+from workflows.models import Branch, CalendarNotice, Event, Task, WorkflowInstance  # noqa: F401

@@ -156,3 +156,16 @@ class Timer(Base):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     branch: Mapped[Branch | None] = relationship()
+
+
+class CalendarNotice(Base):
+    """A State Council holiday notice as it was loaded, and the one the running cases' deadlines were recounted for:
+    loading the same notice again (on another host, say) recounts nothing (services/calendar_notices.py)."""
+
+    __tablename__ = "wf_calendar_notices"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sha256: Mapped[str] = mapped_column(String(64))
+    holidays: Mapped[list] = mapped_column(JSON)
+    workdays: Mapped[list] = mapped_column(JSON)
+    loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -81,8 +81,14 @@ def test_a_notice_moves_the_joint_limit_and_is_logged_on_the_case(app, db, clien
     assert f"Case {application.reference}: the State Council published the {old_joint.year} public holidays" in inbox
     assert f"国务院已公布{old_joint.year}年节假日安排" in client.get("/me/?lang=zh_Hans_CN").get_data(as_text=True)
 
+    # The same notice again, on a host without the file (the database remembers): nothing moves twice.
+    (notice_dir / f"{old_joint.year}.json").unlink()
     again = app.test_cli_runner().invoke(args=["calendar", "load-notice", str(source)])
-    assert "moved 0 deadline(s) in 0 running case(s)" in again.output
+    assert again.exit_code == 0 and "this notice was loaded before" in again.output, again.output
+    assert (notice_dir / f"{old_joint.year}.json").exists()
+    db.expire_all()
+    assert db.get(WorkflowInstance, instance.id).joint_due == new_joint
+    assert len(db.scalars(select(Event).where(Event.instance_id == instance.id, Event.kind == EVENT_KIND)).all()) == 1
 
 
 def test_a_broken_notice_changes_nothing(app, db, notice_dir, tmp_path):
