@@ -16,13 +16,13 @@ from workflows.models import Event, WorkflowInstance
 from workflows.recalendar import EVENT_KIND
 
 
-def notice_like(calendar, year: int, extra_holiday: dt.date) -> dict:
+def notice_like(calendar, year: int, extra_holiday: dt.date | None) -> dict:
     """The year as ``calendar`` sees it, plus one more day off: a notice that differs from it in one day only."""
     days = [dt.date(year, 1, 1) + dt.timedelta(days=n) for n in range(366)]
     days = [d for d in days if d.year == year]
     return {"year": year, "source": "test notice",
             "holidays": sorted({d.isoformat() for d in days if d.weekday() < 5 and not calendar.is_working_day(d)}
-                               | {extra_holiday.isoformat()}),
+                               | ({extra_holiday.isoformat()} if extra_holiday else set())),
             "workdays": [d.isoformat() for d in days if d.weekday() >= 5 and calendar.is_working_day(d)]}
 
 
@@ -105,3 +105,25 @@ def test_a_broken_notice_changes_nothing(app, db, notice_dir, tmp_path):
     assert not list(Path(notice_dir).glob("*.json"))
     db.expire_all()
     assert db.get(WorkflowInstance, application.workflow_instance_id).joint_due == joint
+
+
+def test_a_corrected_notice_is_recounted_from_the_one_loaded_before(app, db, notice_dir, tmp_path):
+    application = new_case(app, db)
+    accept(db, application)
+    instance_id = application.workflow_instance_id
+    joint = db.get(WorkflowInstance, instance_id).joint_due
+    calendar = engine().calendar
+    first, corrected = tmp_path / "first.json", tmp_path / "corrected.json"
+    first.write_text(json.dumps(notice_like(calendar, joint.year, joint)), encoding="utf-8")
+    corrected.write_text(json.dumps(notice_like(calendar, joint.year, None)), encoding="utf-8")
+    assert app.test_cli_runner().invoke(args=["calendar", "load-notice", str(first)]).exit_code == 0
+    db.expire_all()
+    assert db.get(WorkflowInstance, instance_id).joint_due > joint
+    # On a host that never had the first file: the database says which notice the dates were counted on.
+    (notice_dir / f"{joint.year}.json").unlink()
+
+    result = app.test_cli_runner().invoke(args=["calendar", "load-notice", str(corrected)])
+
+    assert result.exit_code == 0 and "moved 1 deadline(s) in 1 running case(s)" in result.output, result.output
+    db.expire_all()
+    assert db.get(WorkflowInstance, instance_id).joint_due == joint  # the day off was withdrawn: back where it was
