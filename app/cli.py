@@ -145,13 +145,14 @@ def register_commands(app) -> None:
         cases' deadlines it changes, keeping each case's working days left; every process picks it up."""
         import datetime as dt
 
+        from services.applications.service import notices_directory
         from services.calendar_notices import InvalidNotice, install_notice
 
         try:
             day = dt.date.fromisoformat(today) if today else dt.date.today()
         except ValueError as exc:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from exc
-        notice_dir = Path(current_app.config["INSTANCE_DIR"]) / "calendar"
+        notice_dir = notices_directory()  # the directory every process of this instance watches
         try:
             with click.progressbar(length=0, label="Recording the moved deadlines") as bar:
                 result = install_notice(_database(), notice_dir, path, day, dry_run=dry_run, progress=bar.update)

@@ -58,12 +58,17 @@ def refresh_notices(calendar: ChinaCalendar, notice_dir: Path) -> None:
             _seen[notice_dir] = signature
 
 
-def _calendar_with(notice_dir: Path, extra: Path | None = None) -> ChinaCalendar:
+def _calendar_with(notice_dir: Path, stored) -> ChinaCalendar:
+    """This host's notices, overridden by those the database says the deadlines were recounted for."""
     calendar = ChinaCalendar()
     load_notices(calendar, notice_dir)
-    if extra is not None:
-        calendar.load_notice_file(extra)
+    for notice in stored:
+        calendar.load_notice(notice.year, *_dates(notice.holidays, notice.workdays))
     return calendar
+
+
+def _dates(holidays: list[str], workdays: list[str]) -> tuple[list[dt.date], list[dt.date]]:
+    return [dt.date.fromisoformat(d) for d in holidays], [dt.date.fromisoformat(d) for d in workdays]
 
 
 def _write(target: Path, data: bytes | None) -> None:
@@ -99,21 +104,15 @@ def _notify_applicants(session, floor: int, year: int) -> int:
     return len(rows)
 
 
-def _read(source: Path) -> tuple[int, dict, str]:
-    """The notice in ``source``, checked (:class:`InvalidNotice`), as (year, content, sha256 of the content)."""
+def _read(source: Path) -> tuple[int, bytes, dict, str]:
+    """The notice in ``source``, checked by the calendar's own parser (:class:`InvalidNotice`): (year, the file's
+    bytes, the content with its dates sorted, sha256 of the content)."""
     year = ChinaCalendar().load_notice_file(source)
-    data = json.loads(source.read_bytes())
-    content = {"year": year, "holidays": sorted({dt.date.fromisoformat(d).isoformat() for d in data["holidays"]}),
-               "workdays": sorted({dt.date.fromisoformat(d).isoformat() for d in data.get("workdays", [])})}
-    return year, content, hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-
-
-def _with_stored(calendar: ChinaCalendar, stored) -> ChinaCalendar:
-    """The notices the database says the deadlines were recounted for override this host's files."""
-    for notice in stored:
-        calendar.load_notice(notice.year, [dt.date.fromisoformat(d) for d in notice.holidays],
-                             [dt.date.fromisoformat(d) for d in notice.workdays])
-    return calendar
+    data = source.read_bytes()
+    parsed = json.loads(data)
+    content = {"year": year, "holidays": sorted({dt.date.fromisoformat(d).isoformat() for d in parsed["holidays"]}),
+               "workdays": sorted({dt.date.fromisoformat(d).isoformat() for d in parsed.get("workdays", [])})}
+    return year, data, content, hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, dry_run: bool = False,
@@ -131,9 +130,8 @@ def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, 
     from workflows.models import CalendarNotice
     from workflows.recalendar import recompute_deadlines  # the engine: not needed by refresh_notices
 
-    year, content, digest = _read(source)  # checks it before anything is touched
+    year, data, content, digest = _read(source)  # checks it before anything is touched
     target = notice_dir / f"{year}.json"
-    data = source.read_bytes()
     previous = target.read_bytes() if target.exists() else None
     written = False
     try:
@@ -144,9 +142,8 @@ def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, 
             counts = {"cases": 0, "dates": 0, "timers": 0, "notified": 0}
             if not already:
                 stored = session.scalars(select(CalendarNotice)).all()
-                old = _with_stored(_calendar_with(notice_dir), stored)
-                new = _with_stored(_calendar_with(notice_dir), stored)
-                new.load_notice_file(source)
+                old, new = _calendar_with(notice_dir, stored), _calendar_with(notice_dir, stored)
+                new.load_notice(year, *_dates(content["holidays"], content["workdays"]))
                 floor = session.scalar(select(func.coalesce(func.max(Event.id), 0)))
                 counts = recompute_deadlines(session, old, new, today, progress=progress,
                                              reason={"year": year, "rule": "loaded-notice"})

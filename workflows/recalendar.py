@@ -27,12 +27,12 @@ from services.db import utcnow
 from workflows.calendar import WorkingCalendar
 from workflows.engine import WARNING_DAYS
 from workflows.models import Branch, Event, Task, Timer, WorkflowInstance
-from workflows.states import BranchState, InstanceState, TaskState, TimerKind
+from workflows.states import ENDED_INSTANCE_STATES, BranchState, InstanceState, TaskState, TimerKind
 
 __all__ = ["EVENT_KIND", "recount", "recompute_deadlines"]
 
 EVENT_KIND = "deadlines_recalculated"
-RUNNING_INSTANCE_STATES = (InstanceState.WAITING_ACCEPTANCE, InstanceState.RUNNING)
+RUNNING_INSTANCE_STATES = tuple(state for state in InstanceState if state not in ENDED_INSTANCE_STATES)
 DEADLINE_TIMERS = (TimerKind.ACCEPTANCE_DEADLINE, TimerKind.BRANCH_DEADLINE, TimerKind.JOINT_DEADLINE)
 ONE_DAY = dt.timedelta(days=1)
 CHUNK = 5000
@@ -116,8 +116,6 @@ def _look(session: Session, old, new, today: dt.date):
 
 def _lock_instances(session: Session, instance_ids: Iterable[int]) -> None:
     """Take each case's row lock in id order, as commands do first, so a command never waits on us half-way."""
-    if session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: BEGIN IMMEDIATE already holds the database's write lock
     for chunk in _chunks(sorted(instance_ids)):
         session.execute(select(WorkflowInstance.id).where(WorkflowInstance.id.in_(chunk))
                         .order_by(WorkflowInstance.id).with_for_update()).all()
@@ -141,9 +139,12 @@ def recompute_deadlines(session: Session, old: WorkingCalendar, new: WorkingCale
     ``reason`` goes into each event's detail (the notice's year and file, say).
     """
     locked: set[int] = set()
-    while True:  # a command may store a new date between the look-up and the lock: look again until nothing new
+    # On PostgreSQL a command may store a new date between the look-up and the lock: look again until nothing new.
+    # SQLite's BEGIN IMMEDIATE holds the database's write lock for the whole transaction: one look is enough.
+    concurrent = session.get_bind().dialect.name == "postgresql"
+    while True:
         moved, timer_moves, rows, cases = _look(session, old, new, today)
-        if not cases - locked:
+        if not concurrent or not cases - locked:
             break
         _lock_instances(session, cases - locked)
         locked |= cases
