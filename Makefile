@@ -34,8 +34,9 @@ translations: venv
 # Re-extract the message catalogue template and merge it into the three catalogues (then translate the new strings).
 translations-extract: venv
 	$(VENV)/bin/pybabel extract -F translations/babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location \
-	  --sort-output -o translations/messages.pot .
-	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	  --sort-output --width 120 -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --width 120 \
+	  --ignore-obsolete
 
 run: venv debs-runtime translations
 	mkdir -p instance

@@ -45,6 +45,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.TRUSTED_PROXIES, x_proto=config.TRUSTED_PROXIES,
                                 x_host=config.TRUSTED_PROXIES)
 
+    from services.catalogue.definitions import catalogue
+
+    catalogue()  # reads and checks every service definition: a broken one stops here, naming its file and place
     database = Database(app.config["DATABASE_URL"])
     app.extensions["onewindow_db"] = database
     runtime.configure(database, app.config)

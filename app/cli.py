@@ -1,4 +1,4 @@
-"""Commands: `flask seed-demo`, `flask rq worker`, `flask outbox sweep`, `flask check-definitions`, `flask timers`,
+"""Commands: `flask seed-demo`, `flask rq worker`, `flask outbox sweep`, `flask services`, `flask timers`,
 `flask workflows`, `flask calendar`."""
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ def _database():
 def register_commands(app) -> None:
     from app.cli_data import register_data_commands
     from app.cli_licences import register_licence_commands
+    from app.cli_services import services_group
 
     register_licence_commands(app)
     register_data_commands(app)
+    app.cli.add_command(services_group)
 
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Create the demo agencies, catalogue, accounts and one licence per demo holder (safe to run again)."""
         from pathlib import Path
 
-        from services.applications.service import validate_definitions
         from services.catalogue.demo import ACCOUNTS, seed_demo
         from services.licences.demo import seed_demo_licences
 
@@ -34,20 +35,10 @@ def register_commands(app) -> None:
         with click.progressbar(length=len(ACCOUNTS), label="Seeding the demo") as bar, \
                 _database().transaction() as session:
             counts = seed_demo(session, progress=bar.update)
-            validate_definitions(session)
             licences = seed_demo_licences(session, Path(config["KEY_DIR"]), config["PUBLIC_URL"],
                                           upload_dir=Path(config["UPLOAD_DIR"]))
         click.echo(f"Demo ready: {counts['agencies']} agencies, {counts['matters']} matters, "
                    f"{counts['accounts']} accounts (password OneWindow-demo-2026), {len(licences)} licences.")
-
-    @app.cli.command("check-definitions")
-    def check_definitions():
-        """Load and validate every workflow definition against the catalogue."""
-        from services.applications.service import validate_definitions
-
-        with _database().transaction() as session:
-            validate_definitions(session)
-        click.echo("All workflow definitions are valid.")
 
     rq_group = AppGroup("rq", help="Run rq workers for OneWindow's queues.")
 

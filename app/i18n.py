@@ -44,6 +44,16 @@ def localized(obj, field: str) -> str:
     return _localized(obj, field, current_language())
 
 
+def text(texts) -> str:
+    """A definition's text (services.catalogue.definitions Texts, or its dict form stored on a licence) in the
+    reader's language; empty for none."""
+    if not texts:
+        return ""
+    if isinstance(texts, dict):
+        return texts.get({"en": "en", "zh_Hant_HK": "zh_hant"}.get(current_language(), "zh")) or texts.get("zh", "")
+    return texts.get(current_language())
+
+
 def format_day(value: dt.date | dt.datetime | str | None) -> str:
     if value is None:
         return ""
@@ -58,6 +68,7 @@ def format_day(value: dt.date | dt.datetime | str | None) -> str:
 def template_helpers() -> dict:
     return {
         "localized": localized,
+        "text": text,
         "format_day": format_day,
         "current_language": current_language,
         "html_lang": lambda: HTML_LANG[current_language()],

@@ -100,6 +100,10 @@ def notification_text(kind: str, params: dict) -> str:
         "case_rejected": _("Application %(reference)s was refused. The reasons and your right to appeal are on "
                            "the case page.", reference=reference),
         "case_withdrawn": _("Application %(reference)s was withdrawn.", reference=reference),
+        "enterprise_registered": _("%(name)s is registered, with the unified social credit code %(uscc)s (application "
+                                   "%(reference)s). You are its legal representative: switch to it in the header to "
+                                   "act for it.", name=params.get("name", ""), uscc=params.get("uscc", ""),
+                                   reference=reference),
         "licence_issued": _("Licence %(number)s was issued for application %(reference)s.",
                             number=params.get("number", ""), reference=reference),
         "supplement_requested": _("Application %(reference)s: an agency needs more material from you. The full "

@@ -71,7 +71,7 @@ def approved_cases(app, count: int, mix: bool = False) -> list[int]:
     from services.applications.service import Upload, submit_application
     from services.identity.models import Account, Enterprise
     from services.jobs.models import OutboxJob
-    from services.licences.demo import DEMO_PDF, RESTAURANT_ANSWERS, _decide_open_tasks
+    from services.licences.demo import DEMO_PDF, _decide_open_tasks, demo_answers
 
     database = app.extensions["onewindow_db"]
     with database.transaction() as session:
@@ -84,11 +84,13 @@ def approved_cases(app, count: int, mix: bool = False) -> list[int]:
             if mix:
                 application = submit_application(
                     session, applicants[2], "open_restaurant", enterprise_id=enterprise_id,
-                    answers={**RESTAURANT_ANSWERS, "floor_area": 80, "signboard": True},
+                    answers=demo_answers("open_restaurant", floor_area=80, signboard=True, address=f"示例路{index}号",
+                                         signboard_location="首层临街外墙", signboard_area=4),
                     uploads=[Upload("premises_proof", "lease.pdf", DEMO_PDF)], submission_token=uuid.uuid4().hex,
                     storage_dir=Path(app.config["UPLOAD_DIR"]))
             else:
-                application = submit_application(session, applicants[index % 2], "residence_permit", answers={},
+                application = submit_application(session, applicants[index % 2], "residence_permit",
+                                                 answers=demo_answers("residence_permit"),
                                                  uploads=[], submission_token=uuid.uuid4().hex,
                                                  storage_dir=Path(app.config["UPLOAD_DIR"]))
             _decide_open_tasks(session, application.workflow_instance_id, dt.date.today())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from services.applications.access import AccessRecord
@@ -70,6 +70,7 @@ class ServicePage:
     recommendations: list[Recommendation]
     agencies: dict[str, Agency]
     acting_for: list[EnterpriseAccess] = field(default_factory=list)
+    enterprises: list = field(default_factory=list)  # EnterpriseWork of each, on a person's own page
     notifications: Page | None = None
     access: EnterpriseAccess | None = None
     mandates: list[Mandate] = field(default_factory=list)
@@ -110,6 +111,53 @@ def _cases_and_todos(session: Session, cases_where, licences_where, pages: dict[
             "agencies": {a.code: a for a in session.scalars(select(Agency))}}
 
 
+@dataclass
+class EnterpriseWork:
+    """What waits at one enterprise the person acts for, on their own page: its cases under way, the material
+    agencies asked for, and its licences about to expire (for an agent, only the services the mandate covers)."""
+
+    access: EnterpriseAccess
+    running: int = 0
+    supplements: list[tuple[Request, str]] = field(default_factory=list)  # (notice, case reference)
+    expiring: list[Licence] = field(default_factory=list)
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.running or self.supplements or self.expiring)
+
+
+def enterprise_work(session: Session, accesses: list[EnterpriseAccess], today: dt.date) -> list[EnterpriseWork]:
+    """Each enterprise's work in three statements for all of them together (a person acts for a few)."""
+    work = {a.enterprise.id: EnterpriseWork(a) for a in accesses}
+    if not work:
+        return []
+    ids = list(work)
+    codes = {b.id: b.code for b in session.scalars(select(Bundle).options(lazyload(Bundle.items)))}
+
+    def covered(enterprise_id: int, bundle_id: int) -> bool:
+        allowed = work[enterprise_id].access.bundle_codes
+        return allowed is None or codes.get(bundle_id) in allowed
+
+    for enterprise_id, bundle_id, count in session.execute(
+            select(Application.enterprise_id, Application.bundle_id, func.count())
+            .where(Application.enterprise_id.in_(ids), Application.status.in_(RUNNING))
+            .group_by(Application.enterprise_id, Application.bundle_id)):
+        if covered(enterprise_id, bundle_id):
+            work[enterprise_id].running += count
+    for request, reference, enterprise_id, bundle_id in session.execute(
+            select(Request, Application.reference, Application.enterprise_id, Application.bundle_id)
+            .join(Application, Application.workflow_instance_id == Request.instance_id)
+            .where(Application.enterprise_id.in_(ids), Request.kind == RequestKind.SUPPLEMENT,
+                   Request.state == RequestState.OPEN).order_by(Request.requested_at, Request.id).limit(50)):
+        if covered(enterprise_id, bundle_id):
+            work[enterprise_id].supplements.append((request, reference))
+    for licence in expiring_licences(session, Licence.holder_enterprise_id.in_(ids), today, EXPIRY_DAYS, limit=50):
+        application_bundle = licence.application.bundle_id if licence.application else None
+        if application_bundle is None or covered(licence.holder_enterprise_id, application_bundle):
+            work[licence.holder_enterprise_id].expiring.append(licence)
+    return [work[a.enterprise.id] for a in accesses]
+
+
 def resident_page(session: Session, account: Account, pages: dict[str, int] | None = None,
                   today: dt.date | None = None) -> ServicePage:
     """The person's own page: their personal cases (not those made for an enterprise), licences, to-dos, messages,
@@ -119,7 +167,9 @@ def resident_page(session: Session, account: Account, pages: dict[str, int] | No
     parts = _cases_and_todos(session, own, Licence.holder_account_id == account.id, pages, today)
     notifications = _page(session, select(Notification).where(Notification.account_id == account.id)
                           .order_by(Notification.id.desc()), pages.get("messages", 1))
-    return ServicePage(**parts, notifications=notifications, acting_for=enterprise_access(session, account, today))
+    acting_for = enterprise_access(session, account, today)
+    return ServicePage(**parts, notifications=notifications, acting_for=acting_for,
+                       enterprises=enterprise_work(session, acting_for, today))
 
 
 def enterprise_page(session: Session, account: Account, enterprise_id: int, pages: dict[str, int] | None = None,

@@ -18,7 +18,9 @@ MATERIAL_LINK = re.compile(r'href="/me/drafts/(\d+)/materials/([a-z_]+)"')
 RESTAURANT_PAGES = {
     "name-and-address": {"shop_name": "示例小馆", "address": "广州市天河区示例路1号"},
     "size": {"floor_area": "120", "seats": "40"},
+    "food": {"categories": ["hot_food", "drinks"]},
     "signboard": {"signboard": "yes"},
+    "signboard-details": {"signboard_location": "首层临街外墙", "signboard_area": "4"},
 }
 RESIDENCE_PAGES = {
     "address": {"address": "广州市天河区示例路8号"},
@@ -69,7 +71,10 @@ def fill_documents(client, draft_id: int, files: dict[str, list[tuple[bytes, str
     """A PDF for every item the task list shows, except the optional ones (unless ``files`` names them)."""
     files = files or {}
     for code in material_codes(client, draft_id):
-        chosen = files.get(code, [] if code in OPTIONAL_ITEMS else [(PDF, f"{code}.pdf")])
+        attached = 'id="licence-attached"' in client.get(f"/me/drafts/{draft_id}/materials/{code}").get_data(
+            as_text=True)  # a held e-licence satisfies the item: nothing to upload
+        default = [] if code in OPTIONAL_ITEMS or attached else [(PDF, f"{code}.pdf")]
+        chosen = files.get(code, default)
         response = upload(client, draft_id, code, chosen)
         assert response.status_code == 302, (code, response.get_data(as_text=True)[:500])
 
@@ -102,6 +107,8 @@ def apply_restaurant(client, *, floor_area: str = "120", signboard: str = "yes",
     pages = {slug: dict(answers) for slug, answers in RESTAURANT_PAGES.items()}
     pages["size"]["floor_area"] = floor_area
     pages["signboard"]["signboard"] = signboard
+    if signboard != "yes":
+        del pages["signboard-details"]  # the page is only shown when a signboard is put up
     for slug in pages:
         pages[slug].update({k: v for k, v in (data or {}).items() if k in pages[slug]})
     answer_pages(client, draft_id, pages)
@@ -152,8 +159,16 @@ def apply_restaurant_in_browser(page, base: str, *, floor_area: str = "120", sig
     page.fill("#floor_area", floor_area)
     page.fill("#seats", "40")
     submit()
+    check("apply: food categories")
+    page.check("#categories-1")
+    submit()
     page.check(f"#signboard-{signboard_choice}")
     submit()
+    if signboard_choice == 1:
+        check("apply: signboard details")
+        page.fill("#signboard_location", "首层临街外墙")
+        page.fill("#signboard_area", "4")
+        submit()
     check("apply: task list with the questions done")
     codes = list(dict.fromkeys(re.findall(r"/materials/([a-z_]+)", page.content())))
     for index, code in enumerate(codes):
@@ -182,7 +197,8 @@ def newborn_pages() -> dict[str, dict]:
         "name": {"child_name": "张小宝"},
         "sex": {"child_sex": "female"},
         "birth": {"born_on": born_on, "birth_place": "广州市妇女儿童医疗中心"},
-        "parents": {"mother_id": "440104199206074560", "father_id": "440106198803151235"},
+        "parents": {"mother_name": "李四", "mother_id": "440104199206074560", "father_name": "张三",
+                    "father_id": "440106198803151235"},
         "household": {"household_address": "广州市越秀区示例街2号"},
         "contact": {"mobile": "13800138000"},
     }
@@ -193,6 +209,30 @@ def apply_newborn(client, *, data: dict | None = None, files=None):
     draft_id = start(client, "newborn")
     pages = {slug: {**answers, **{k: v for k, v in (data or {}).items() if k in answers}}
              for slug, answers in newborn_pages().items()}
+    answer_pages(client, draft_id, pages)
+    fill_documents(client, draft_id, files)
+    return send(client, draft_id)
+
+
+# -- start a business (开办企业一件事) -------------------------------------------------------------------------------
+
+START_BUSINESS_PAGES = {
+    "name": {"company_name": "广州示例科技有限公司"},
+    "type": {"company_type": "llc"},
+    "address": {"registered_address": "广州市天河区示例大道9号"},
+    "capital": {"registered_capital": "100"},
+    "scope": {"business_scope": "软件开发；信息技术咨询服务"},
+    "employees": {"employees": "8"},
+    "seals": {"seals": ["company", "finance", "invoice"]},
+    "contact": {"mobile": "13900139000"},
+}
+
+
+def apply_start_business(client, *, data: dict | None = None, files=None):
+    """A resident founds a company through the real pages; returns (response of the send, resend)."""
+    draft_id = start(client, "start_business")
+    pages = {slug: {**answers, **{k: v for k, v in (data or {}).items() if k in answers}}
+             for slug, answers in START_BUSINESS_PAGES.items()}
     answer_pages(client, draft_id, pages)
     fill_documents(client, draft_id, files)
     return send(client, draft_id)

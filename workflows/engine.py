@@ -150,17 +150,19 @@ class Engine:
 
     # -- commands: clocks -----------------------------------------------------------------------------------------
 
-    def request_supplement(self, session: Session, task_id: int, *, actor_id: int, items: list[str], note: str,
+    def request_supplement(self, session: Session, task_id: int, *, actor_id: int, items: list, note: str,
                            command_id: str, today: dt.date) -> Request | None:
         """The one-time supplement notice (一次性告知): every missing item at once; the branch's clock pauses.
 
-        At acceptance it also keeps the application from counting as accepted when the 5 days run out."""
+        An item is a text (a material to send) or ``{"text": ..., "kind": "document" | "question"}`` (a question
+        is answered in writing). At acceptance it also keeps the application from counting as accepted when the 5
+        days run out."""
         batch = Batch(session)
         context = self._open_task_for_command(batch, task_id, command_id)
         if context.repeated:
             return session.scalar(select(Request).where(Request.task_id == task_id).order_by(Request.id.desc()))
         task, instance, branch = context.task, context.instance, context.branch
-        items = [item.strip() for item in items if item and item.strip()]
+        items = [item for item in (_notice_item(raw) for raw in items) if item is not None]
         if not items:
             raise ValidationFailed("supplement_items_required")
         self._require_running_clock(context)
@@ -653,3 +655,17 @@ class Engine:
             batch.run(store.cancel_timers_of_kinds(kinds), params)
         else:
             batch.run(store.CANCEL_TIMERS["all"], params)
+
+
+NOTICE_ITEM_KINDS = ("document", "question")
+
+
+def _notice_item(raw):
+    """One item of a supplement notice, stripped; a plain text stays a text (a document to send)."""
+    if isinstance(raw, dict):
+        text, kind = str(raw.get("text") or "").strip(), raw.get("kind", "document")
+        if kind not in NOTICE_ITEM_KINDS:
+            raise ValidationFailed("supplement_item_kind")
+        return {"text": text, "kind": kind} if text else None
+    text = str(raw or "").strip()
+    return text or None

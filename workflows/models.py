@@ -129,11 +129,25 @@ class Request(Base):
     state: Mapped[RequestState] = mapped_column(_enum(RequestState))
     items: Mapped[list] = mapped_column(JSON, default=list)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The applicant's written answers to items that ask a question, by item number ("1", "2", ...).
+    response: Mapped[dict | None] = mapped_column(JSON)
     agency_code: Mapped[str] = mapped_column(String(20))
     requested_by: Mapped[int | None] = mapped_column(Integer)
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by: Mapped[int | None] = mapped_column(Integer)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def notice_items(self) -> list[dict]:
+        """The items as ``{"number", "text", "kind", "answer"}``: a plain text item is a document to send; a question
+        carries the applicant's written answer once they gave it."""
+        answers = self.response or {}
+        result = []
+        for number, item in enumerate(self.items or [], start=1):
+            text, kind = (item.get("text", ""), item.get("kind", "document")) if isinstance(item, dict) \
+                else (str(item), "document")
+            result.append({"number": number, "text": text, "kind": kind, "answer": answers.get(str(number))})
+        return result
 
 
 class Timer(Base):

@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, ValidationError
 from app import db_session
 from app.forms import BaseForm, max_length
 from app.i18n import _, _l, localized
-from app.portal.forms import applies_online
+from app.portal.journey import applies_online
 from services.applications.eligibility import assess, questions_for
 from services.applications.materials import material_items
 from services.catalogue.models import Agency, Bundle

@@ -21,6 +21,7 @@ from app.security import current_account, login_required
 from services.applications.access import record_access
 from services.applications.comments import MAX_COMMENT, comments_for, post_comment
 from services.applications.decisions import pause_for_review, request_extension, request_supplement, resume_review
+from services.applications.materials import materials_by_item
 from services.applications.models import Material
 from services.applications.queues import (
     MAX_REASON,
@@ -41,6 +42,8 @@ from services.applications.service import (
     task_for_clerk,
 )
 from services.applications.tallies import recount
+from services.catalogue import definitions
+from services.catalogue.answers import clerk_view
 from services.catalogue.models import Bundle
 from services.errors import InvalidTransition, ValidationFailed
 from services.identity.models import Role
@@ -61,6 +64,8 @@ class DecisionForm(CommandForm):
                          invalid_choice_message=_l("Select a decision."))
     opinion = TextAreaField(_l("Opinion, conditions or reasons"), validators=[max_length(2000)])
     items = TextAreaField(_l("Missing materials, one per line"), validators=[max_length(4000)])
+    questions = TextAreaField(_l("Questions the applicant must answer in writing, one per line"),
+                              validators=[max_length(4000)])
     expected_days = BlankableIntegerField(_l("Expected length of the expert review in working days"),
                                  invalid_value_message=_l("Enter the expected length as a whole number of working "
                                                           "days, like 10."))
@@ -73,9 +78,9 @@ class DecisionForm(CommandForm):
             raise ValidationError(_l("Enter the reason. The applicant will be told it."))
 
     def validate_items(self, field):
-        if self.outcome.data == SUPPLEMENT and not self.item_list():
-            raise ValidationError(_l("List every missing material, one per line, so the applicant is told "
-                                     "everything at once."))
+        if self.outcome.data == SUPPLEMENT and not self.item_list() and not self.question_list():
+            raise ValidationError(_l("List every missing material (or question), one per line, so the applicant is "
+                                     "told everything at once."))
 
     def validate_expected_days(self, field):
         if self.outcome.data != PAUSE:
@@ -87,6 +92,13 @@ class DecisionForm(CommandForm):
 
     def item_list(self) -> list[str]:
         return [line.strip() for line in (self.items.data or "").splitlines() if line.strip()]
+
+    def question_list(self) -> list[str]:
+        return [line.strip() for line in (self.questions.data or "").splitlines() if line.strip()]
+
+    def notice_items(self) -> list:
+        """The notice's items: documents as texts, questions marked so the applicant answers them in writing."""
+        return [*self.item_list(), *({"text": q, "kind": "question"} for q in self.question_list())]
 
 
 def _decision_form(task) -> DecisionForm:
@@ -107,7 +119,7 @@ def _decision_form(task) -> DecisionForm:
 def _carry_out(session, clerk, task, form) -> None:
     outcome, opinion, command_id = form.outcome.data, (form.opinion.data or "").strip(), form.command_id.data
     if outcome == SUPPLEMENT:
-        request_supplement(session, clerk, task.id, items=form.item_list(), note=opinion, command_id=command_id)
+        request_supplement(session, clerk, task.id, items=form.notice_items(), note=opinion, command_id=command_id)
     elif outcome == PAUSE:
         pause_for_review(session, clerk, task.id, reason=opinion, expected_days=form.expected_days.data,
                          command_id=command_id)
@@ -252,8 +264,12 @@ def task(task_id: int):
 
 
 def _task_page(session, clerk, found, application, form, comment_form):
-    return render_template("clerk/task.html", task=found, form=form, resume_form=CommandForm(),
-                           view=case_view(session, application), comment_form=comment_form,
+    view = case_view(session, application)
+    service = definitions.catalogue().services.get(application.bundle.code)
+    answers = clerk_view(service, found.agency_code, application.answers or {}) if service else []
+    return render_template("clerk/task.html", task=found, form=form, resume_form=CommandForm(), view=view,
+                           answers=answers, groups=materials_by_item(application, service, view.requests),
+                           comment_form=comment_form,
                            comments=comments_for(session, clerk, application, found),
                            comment_time=lambda at: format_datetime(at, "yyyy-MM-dd HH:mm"))
 

@@ -7,6 +7,7 @@ is a 404 whatever the id in the address.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,22 +18,12 @@ from wtforms.fields.choices import SelectChoice
 
 from app import db_session
 from app.i18n import _, localized
-from app.portal.forms import (
-    JOURNEYS,
-    ConfirmForm,
-    EnterpriseForm,
-    MaterialForm,
-    Page,
-    Section,
-    SubmitForm,
-    applies_online,
-    pages_answered,
-    supplement_form_class,
-)
+from app.portal.forms import ConfirmForm, EnterpriseForm, MaterialForm, SubmitForm, supplement_form_class
+from app.portal.journey import applies_online, checked_answers, page_form, service_of, text
 from app.portal.routes import APPLICANT_ROLES, bp, send_material
 from app.security import current_account, login_required
 from services.applications import drafts as draft_service
-from services.applications.decisions import answer_supplement
+from services.applications.decisions import WRITTEN_ANSWER_MAX, answer_supplement, supplement_item_code
 from services.applications.eligibility import questions_for
 from services.applications.materials import (
     MAX_FILES_PER_UPLOAD,
@@ -46,8 +37,10 @@ from services.applications.materials import (
 )
 from services.applications.models import ApplicationDraft
 from services.applications.service import Upload, case_for_applicant
+from services.catalogue.answers import page_complete, summary
+from services.catalogue.definitions.model import Page, Section, Service
 from services.catalogue.models import Audience, Bundle
-from services.errors import InvalidTransition, ValidationFailed
+from services.errors import InvalidTransition, NotFound, ValidationFailed
 from services.identity.service import enterprises_of
 from workflows.models import Request
 from workflows.states import RequestKind, RequestState
@@ -68,10 +61,25 @@ def _online_bundle(code: str) -> Bundle:
 
 
 def _my_draft(draft_id: int, *, lock: bool = False) -> ApplicationDraft:
-    draft = draft_service.draft_for(db_session(), current_account(), draft_id, lock=lock)
-    if draft.bundle.code not in JOURNEYS:
+    """The applicant's draft. A draft already sent has become a case: every address of it leads to the case page
+    (the browser's Back button after sending, a bookmark), never to a "not found"."""
+    session, account = db_session(), current_account()
+    try:
+        draft = draft_service.draft_for(session, account, draft_id, lock=lock)
+    except NotFound:
+        sent = draft_service.case_sent_from(session, account, draft_id)
+        if sent is None:
+            raise
+        flash(_("This application was sent as case %(reference)s. Here is where it stands.",
+                reference=sent.reference), "success")
+        abort(redirect(url_for("portal.case", reference=sent.reference)))
+    if service_of(draft.bundle) is None:
         abort(404)
     return draft
+
+
+def _service(draft: ApplicationDraft) -> Service:
+    return service_of(draft.bundle)
 
 
 # -- where the applicant is ---------------------------------------------------------------------------------------
@@ -91,15 +99,15 @@ class TaskSection:
     tasks: list[Task] = field(default_factory=list)
 
 
-def _sections(draft: ApplicationDraft) -> tuple[Section, ...]:
-    sections = JOURNEYS[draft.bundle.code]
-    if draft.bundle.audience != Audience.ENTERPRISE:
-        sections = tuple(s for s in sections if all(p.slug != "enterprise" for p in s.pages))
-    return sections
+def _sections(draft: ApplicationDraft) -> list[tuple[Section, list[Page]]]:
+    """The journey's sections with the pages the answers so far lead through (a page shown only for some answers,
+    such as the signboard's details, appears once they call for it)."""
+    answers = draft.answers or {}
+    return [(section, [p for p in section.pages if p.applies(answers)]) for section in _service(draft).journey]
 
 
 def _page_done(draft: ApplicationDraft, page: Page) -> bool:
-    if page.slug == "enterprise":
+    if page.kind == "enterprise":
         return draft.enterprise_id is not None and page.slug in (draft.completed or [])
     return page.slug in (draft.completed or [])
 
@@ -124,10 +132,10 @@ def task_list(draft: ApplicationDraft, statuses: list[ItemStatus]) -> list[TaskS
     """The sections of the draft with their status: questions first, then documents (which depend on the answers,
     so they cannot start before the questions are done), then check and send."""
     result = []
-    for section in _sections(draft):
-        tasks = [Task(str(page.form.heading), url_for("portal.draft_page", draft_id=draft.id, slug=page.slug),
-                      COMPLETED if _page_done(draft, page) else NOT_STARTED) for page in section.pages]
-        result.append(TaskSection(section.slug, str(section.title),
+    for section, pages in _sections(draft):
+        tasks = [Task(text(page.heading), url_for("portal.draft_page", draft_id=draft.id, slug=page.slug),
+                      COMPLETED if _page_done(draft, page) else NOT_STARTED) for page in pages]
+        result.append(TaskSection(section.slug, text(section.title),
                                   _section_status([t.status == COMPLETED for t in tasks]), tasks))
     questions_done = all(s.status == COMPLETED for s in result)
     documents = [Task(_localized_item(status), url_for("portal.draft_material", draft_id=draft.id,
@@ -157,8 +165,8 @@ def _next_url(draft: ApplicationDraft, current: str) -> str:
     section, else the task list."""
     if request.args.get("return") == "check":
         return url_for("portal.check_answers", draft_id=draft.id)
-    for section in _sections(draft):
-        slugs = [p.slug for p in section.pages]
+    for _section, pages in _sections(draft):
+        slugs = [p.slug for p in pages]
         if current in slugs and slugs.index(current) + 1 < len(slugs):
             return url_for("portal.draft_page", draft_id=draft.id, slug=slugs[slugs.index(current) + 1])
     if current.startswith("material:"):
@@ -213,11 +221,13 @@ def resume_draft(draft_id: int):
 # -- question pages -------------------------------------------------------------------------------------------------
 
 def _find_page(draft: ApplicationDraft, slug: str) -> Page:
-    for section in _sections(draft):
-        for page in section.pages:
-            if page.slug == slug:
-                return page
-    abort(404)
+    page = _service(draft).page(slug)
+    if page is None:
+        abort(404)
+    if not page.applies(draft.answers or {}):
+        # A page the answers no longer call for (the signboard's details after answering "no"): back to the list.
+        abort(redirect(url_for("portal.resume_draft", draft_id=draft.id)))
+    return page
 
 
 @bp.route("/drafts/<int:draft_id>/pages/<slug>", methods=["GET", "POST"])
@@ -226,16 +236,16 @@ def draft_page(draft_id: int, slug: str):
     session, account = db_session(), current_account()
     draft = _my_draft(draft_id)
     page = _find_page(draft, slug)
-    if page.form is EnterpriseForm:
+    if page.kind == "enterprise":
         return _enterprise_page(draft, page)
-    answers = dict(draft.answers or {})
-    if "mobile" in page.form.answer_fields and not answers.get("mobile") and account.mobile:
-        answers["mobile"] = account.mobile
-    form = page.form(data=page.form.initial(answers))
+    service = _service(draft)
+    form = page_form(service, page, draft.answers or {}, account)
     if form.validate_on_submit():
-        draft_service.save_page(session, account, draft, page.slug, form.to_answers())
-        return _after_save(draft, page.slug)
-    return render_template("portal/apply/page.html", draft=draft, form=form, page=page,
+        values = checked_answers(form, service, page, draft.answers or {}, account, dt.date.today())
+        if values is not None:
+            draft_service.save_page(session, account, draft, page.slug, values)
+            return _after_save(draft, page.slug)
+    return render_template("portal/apply/page.html", draft=draft, form=form, page=page, heading=text(page.heading),
                            back=_back_url(draft)), 400 if form.errors else 200
 
 
@@ -260,7 +270,7 @@ def _enterprise_page(draft: ApplicationDraft, page: Page):
                                             "that enterprise."))
         else:
             return _after_save(draft, page.slug)
-    return render_template("portal/apply/page.html", draft=draft, form=form, page=page,
+    return render_template("portal/apply/page.html", draft=draft, form=form, page=page, heading=text(page.heading),
                            back=_back_url(draft)), 400 if form.errors else 200
 
 
@@ -346,20 +356,21 @@ class SummarySection:
 
 
 def _summary(draft: ApplicationDraft, statuses: list[ItemStatus]) -> list[SummarySection]:
-    answers = draft.answers or {}
+    service = _service(draft)
+
+    def change(slug: str) -> str:
+        return url_for("portal.draft_page", draft_id=draft.id, slug=slug, **{"return": "check"})
+
     result = []
-    for section in _sections(draft):
+    for section, (title, lines) in zip(service.journey, summary(service, draft.answers or {}), strict=True):
         rows = []
         for page in section.pages:
-            change = url_for("portal.draft_page", draft_id=draft.id, slug=page.slug, **{"return": "check"})
-            if page.form is EnterpriseForm:
+            if page.kind == "enterprise":
                 enterprise = draft.enterprise
-                rows.append((str(page.form.heading), f"{enterprise.name} ({enterprise.uscc})" if enterprise else "",
-                             change))
-                continue
-            form = page.form(formdata=None, data=page.form.initial(answers), meta={"csrf": False})
-            rows += [(question, answer, change) for question, answer in form.summary()]
-        result.append(SummarySection(str(section.title), rows))
+                rows.append((text(page.heading), f"{enterprise.name} ({enterprise.uscc})" if enterprise else "",
+                             change(page.slug)))
+        rows += [(text(line.label), text(line.value), change(line.page)) for line in lines]
+        result.append(SummarySection(text(title), rows))
     documents = []
     for status in statuses:
         change = url_for("portal.draft_material", draft_id=draft.id, item_code=status.item.code,
@@ -388,6 +399,10 @@ def check_answers(draft_id: int):
                                                      submission_token=form.submission_token.data,
                                                      storage_dir=_storage())
         except ValidationFailed as exc:
+            if exc.code == "licence_held":
+                flash(_("You already hold licence %(number)s for these premises. Renew or amend that licence "
+                        "instead of applying for a second one.", number=exc.params.get("number", "")), "error")
+                return redirect(url_for("portal.resume_draft", draft_id=draft_id))
             if exc.code != "stale_form":
                 flash(_("Some sections are not complete yet. Complete them, then check your answers again."),
                       "error")
@@ -438,9 +453,12 @@ def renew_licence(number: str):
                                draft=None), 409
     form = ConfirmForm()
     if form.validate_on_submit():
-        completed = pages_answered(bundle.code, licence.application.answers or {})
+        service, answers = service_of(bundle), licence.application.answers or {}
+        # The pages the renewed licence's answers still fill (a definition may have asked more since).
+        completed = [p.slug for p in service.pages if p.kind == "questions"
+                     and page_complete(service, p, answers, account=account, today=dt.date.today())]
         if licence.holder_enterprise_id is not None:
-            completed.append("enterprise")  # the enterprise holding the licence is the one renewing it
+            completed += [p.slug for p in service.pages if p.kind == "enterprise"]  # the holder is renewing
         try:
             draft = draft_service.start_renewal(session, account, licence, completed=completed)
         except InvalidTransition:
@@ -466,49 +484,55 @@ def _open_supplement(application, request_id: int) -> Request:
 @bp.route("/cases/<reference>/requests/<int:request_id>/answer", methods=["GET", "POST"])
 @login_required(*APPLICANT_ROLES)
 def answer_items(reference: str, request_id: int):
-    """The supplement notice as one page: every item asked for, each with its own files (several per item), sent
-    together; the branch that asked resumes its clock."""
+    """The supplement notice as one page: every item asked for, files for each material (several per item) and a
+    written answer to each question, sent together; the branch that asked resumes its clock. A partial answer is
+    refused with an error on each item left out, and changes nothing."""
     session, account = db_session(), current_account()
     application = case_for_applicant(session, account, reference)
     notice = _open_supplement(application, request_id)
     if notice.state != RequestState.OPEN:
         flash(_("This request was already answered or the case has ended. Nothing was changed."), "error")
         return redirect(url_for("portal.case", reference=application.reference))
-    items = list(notice.items or []) or [_("Files for the missing materials")]
-    form = supplement_form_class(len(items))()
+    items = notice.notice_items
+    form = supplement_form_class(items)()
+    fields = [(form[f"item_{item['number']}"], item) for item in items]
     if form.validate_on_submit():
-        uploads = []
-        for index, _item in enumerate(items, start=1):
-            field_ = form[f"item_{index}"]
-            code = f"supplement-{notice.id}-{index}"
-            chosen = [Upload(code, f.filename or "upload", f.read(20 * 1024 * 1024))
-                      for f in (field_.data or []) if getattr(f, "filename", "")]
-            try:
-                if chosen:
-                    check_uploads(_SupplementItem(code), chosen, 0)
-            except ValidationFailed as exc:
-                field_.errors = [*field_.errors, upload_error(exc, items[index - 1])]
-            uploads += chosen
-        if not uploads and not any(form[f"item_{i}"].errors for i in range(1, len(items) + 1)):
-            form["item_1"].errors = [_("Upload at least one file with the missing materials.")]
-        if not any(form[f"item_{i}"].errors for i in range(1, len(items) + 1)):
-            try:
-                answer_supplement(session, account, application.reference, notice.id, uploads=uploads,
-                                  storage_dir=_storage(), command_id=form.command_id.data)
-            except InvalidTransition:
-                flash(_("This request was already answered or the case has ended. Nothing was changed."), "error")
-            else:
-                flash(_("Thank you. Your supplement was sent and the agency's review has resumed."), "success")
+        uploads, written = [], {}
+        for field_, item in fields:
+            if item["kind"] == "question":
+                written[item["number"]] = field_.data or ""
+                continue
+            code = supplement_item_code(notice.id, item["number"])
+            uploads += [Upload(code, f.filename or "upload", f.read(20 * 1024 * 1024))
+                        for f in (field_.data or []) if getattr(f, "filename", "")]
+        try:
+            answer_supplement(session, account, application.reference, notice.id, uploads=uploads, written=written,
+                              storage_dir=_storage(), command_id=form.command_id.data)
+        except ValidationFailed as exc:
+            _supplement_errors(exc, fields)
+        except InvalidTransition:
+            flash(_("This request was already answered or the case has ended. Nothing was changed."), "error")
             return redirect(url_for("portal.case", reference=application.reference))
-    fields = [(form[f"item_{index}"], text) for index, text in enumerate(items, start=1)]
-    has_errors = any(f.errors for f, _t in fields) or bool(form.errors)
+        else:
+            flash(_("Thank you. Your supplement was sent and the agency's review has resumed."), "success")
+            return redirect(url_for("portal.case", reference=application.reference))
+    has_errors = any(f.errors for f, _item in fields) or bool(form.errors)
     return render_template("portal/apply/supplement.html", application=application, notice=notice, form=form,
                            fields=fields, has_errors=has_errors), 400 if has_errors else 200
 
 
-@dataclass
-class _SupplementItem:
-    """The upload rules of one supplement item (the catalogue's items have theirs in MaterialItem)."""
-
-    code: str
-    max_files: int = MAX_FILES_PER_UPLOAD
+def _supplement_errors(exc: ValidationFailed, fields) -> None:
+    """Put the service's reasons on the items they concern."""
+    by_number = {item["number"]: (field_, item) for field_, item in fields}
+    for number in exc.params.get("items", []):
+        field_, item = by_number[number]
+        field_.errors = [*field_.errors, _("Answer “%(item)s” in writing.", item=item["text"])
+                         if item["kind"] == "question" else
+                         _("Upload at least one file for “%(item)s”.", item=item["text"])]
+    for number in exc.params.get("too_long", []):
+        field_, _item = by_number[number]
+        field_.errors = [*field_.errors, _("Enter %(max)d characters or fewer.", max=WRITTEN_ANSWER_MAX)]
+    for number, problem in sorted(exc.params.get("files", {}).items()):
+        field_, item = by_number[number]
+        refused = ValidationFailed(problem.get("code", ""), **{k: v for k, v in problem.items() if k != "code"})
+        field_.errors = [*field_.errors, upload_error(refused, item["text"])]

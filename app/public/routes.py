@@ -88,12 +88,15 @@ def _licence_or_404(number: str, *, as_json: bool = False):
         "public/verify.html", licence=None, number=number, message=message), 404)))
 
 
-def _licence_context(licence: Licence) -> dict:
+def _licence_context(licence: Licence, shared: bool = False) -> dict:
     holder_name, holder_identifier = public_holder(licence)
     session = db_session()
+    is_enterprise = licence.holder_enterprise_id is not None
     return {"licence": licence, "number": licence.number, "status": effective_status(licence),
-            "holder_name": holder_name, "holder_identifier": holder_identifier,
-            "is_enterprise": licence.holder_enterprise_id is not None,
+            "holder_name": holder_name, "holder_identifier": holder_identifier, "is_enterprise": is_enterprise,
+            # An enterprise's licence is public information (it hangs on the premises' wall); a person's is shown
+            # in full only through a share link the holder made.
+            "show_details": is_enterprise or shared,
             "superseded_by": superseding(session, licence) if licence.status == LicenceStatus.SUPERSEDED else None,
             "supersedes": session.get(Licence, licence.supersedes_id) if licence.supersedes_id else None}
 
@@ -159,7 +162,7 @@ def shared(token: str):
         response = current_app.make_response((render_template("public/shared_gone.html"), 404))
     else:
         response = current_app.make_response(render_template(
-            "public/verify.html", shared_until=link.expires_at, **_licence_context(link.licence)))
+            "public/verify.html", shared_until=link.expires_at, **_licence_context(link.licence, shared=True)))
     # The token is the whole secret: never cached, never sent on as a Referer, never indexed.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -80,24 +80,94 @@ def open_supplements(session: Session, application: Application) -> list[Request
         Request.state == RequestState.OPEN).order_by(Request.id)))
 
 
+SUPPLEMENT_FILES_PER_ITEM = 10
+WRITTEN_ANSWER_MAX = 2000
+
+
 def answer_supplement(session: Session, applicant: Account, reference: str, request_id: int, *,
-                      uploads: list[Upload], storage_dir: Path, command_id: str,
+                      uploads: list[Upload], storage_dir: Path, command_id: str, written: dict[int, str] | None = None,
                       today: dt.date | None = None) -> Request:
-    """The applicant sends the supplement: the files are added to the case and that same branch resumes."""
+    """The applicant answers a supplement notice in full: at least one file for every material asked for (uploads
+    carry the item code ``supplement-<request>-<number>``) and a written answer to every question. A partial answer
+    changes nothing (ValidationFailed "supplement_incomplete" naming the items); a complete one adds the files to
+    the case and the branch that asked resumes its clock. Files are checked as every upload is (type by content,
+    size, count); a refused file is named in ``files`` by item number."""
+    from services.applications.materials import check_uploads
+
     application = case_for_applicant(session, applicant, reference)
     request = session.get(Request, request_id)
     if (request is None or request.kind != RequestKind.SUPPLEMENT
             or request.instance_id != application.workflow_instance_id):
         raise NotFound("request")
-    if not uploads and request.state == RequestState.OPEN:
-        raise ValidationFailed("supplement_files_required")
-    if request.state == RequestState.OPEN:
-        for upload in uploads:
-            material = store_upload(storage_dir, upload)
-            material.application_id = application.id
-            session.add(material)
-    return engine().resubmit(session, request.id, actor_id=applicant.id, command_id=command_id,
-                             today=today or dt.date.today())
+    if request.state != RequestState.OPEN:
+        # Already answered (a double click finds its own answer) or the case has ended: the engine decides.
+        return engine().resubmit(session, request.id, actor_id=applicant.id, command_id=command_id,
+                                 today=today or dt.date.today())
+    written = {int(k): (v or "").strip() for k, v in (written or {}).items()}
+    by_item: dict[int, list[Upload]] = {}
+    for upload in uploads:
+        number = _item_number(request, upload.item_code)
+        by_item.setdefault(number, []).append(upload)
+    missing, too_long = [], []
+    for item in request.notice_items:
+        number = item["number"]
+        if item["kind"] == "question":
+            if not written.get(number):
+                missing.append(number)
+            elif len(written[number]) > WRITTEN_ANSWER_MAX:
+                too_long.append(number)
+        elif not by_item.get(number):
+            missing.append(number)
+    refused = {}
+    for number, files in by_item.items():
+        try:
+            check_uploads(_SupplementItem(supplement_item_code(request.id, number)), files, 0)
+        except ValidationFailed as exc:
+            refused[number] = {"code": exc.code, **exc.params}
+    if missing or too_long or refused:
+        # Every problem at once, so the applicant mends the whole page in one go.
+        raise ValidationFailed("supplement_incomplete", items=missing, too_long=too_long, files=refused)
+    stored = []
+    try:
+        with session.begin_nested():  # a resumption refused below leaves no material row behind
+            for files in by_item.values():
+                for upload in files:
+                    material = store_upload(storage_dir, upload)
+                    material.application_id = application.id
+                    session.add(material)
+                    stored.append(material)
+            request.response = {str(n): text for n, text in written.items()
+                                if any(i["number"] == n and i["kind"] == "question" for i in request.notice_items)}
+            session.flush()
+            return engine().resubmit(session, request.id, actor_id=applicant.id, command_id=command_id,
+                                     today=today or dt.date.today())
+    except Exception:
+        from services.applications.materials import delete_stored_files
+
+        delete_stored_files(storage_dir, stored)
+        raise
+
+
+def supplement_item_code(request_id: int, number: int) -> str:
+    """The item code of the files answering item ``number`` of supplement notice ``request_id``."""
+    return f"supplement-{request_id}-{number}"
+
+
+def _item_number(request: Request, item_code: str) -> int:
+    prefix = f"supplement-{request.id}-"
+    if not item_code.startswith(prefix) or not item_code[len(prefix):].isdigit():
+        raise ValidationFailed("supplement_item_unknown")
+    number = int(item_code[len(prefix):])
+    if not 1 <= number <= len(request.items or []):
+        raise ValidationFailed("supplement_item_unknown")
+    return number
+
+
+class _SupplementItem:
+    """The upload rules of one item of a notice (a catalogue item has its own in MaterialItem)."""
+
+    def __init__(self, code: str):
+        self.code, self.max_files = code, SUPPLEMENT_FILES_PER_ITEM
 
 
 def withdraw_application(session: Session, applicant: Account, reference: str, *, reason: str,

@@ -23,12 +23,14 @@ from services.applications.materials import (
 )
 from services.applications.models import Application, ApplicationDraft, CaseStatus, Material
 from services.applications.service import submit_application
-from services.catalogue.models import Audience, Bundle
+from services.catalogue import definitions
+from services.catalogue.answers import applicable_answers
+from services.catalogue.models import Audience, Bundle, LicenceType
 from services.db import utcnow
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.models import Account, Role
 from services.identity.service import enterprises_of
-from services.licences.models import Licence
+from services.licences.models import Licence, LicenceStatus
 
 ENDED = (CaseStatus.REJECTED, CaseStatus.WITHDRAWN)
 
@@ -54,6 +56,12 @@ def draft_for(session: Session, account: Account, draft_id: int, *, lock: bool =
     if draft is None:
         raise NotFound("draft")
     return draft
+
+
+def case_sent_from(session: Session, account: Account, draft_id: int) -> Application | None:
+    """The account's case that draft ``draft_id`` was sent as (the draft row is gone once sent)."""
+    return session.scalar(select(Application).where(Application.source_draft_id == draft_id,
+                                                    Application.applicant_id == account.id))
 
 
 def draft_of_bundle(session: Session, account: Account, bundle: Bundle) -> ApplicationDraft | None:
@@ -148,16 +156,26 @@ def submit_draft(session: Session, account: Account, draft_id: int, *, submissio
         return existing
     if draft.submission_token != submission_token:
         raise ValidationFailed("stale_form")
+    today = today or dt.date.today()
+    service = definitions.service(draft.bundle.code)
+    # Every material is checked here and every answer by submit_application, whoever calls: a page skipped, a
+    # stale form, a changed definition.
     if draft.bundle.audience == Audience.ENTERPRISE and draft.enterprise_id is None:
         raise ValidationFailed("enterprise_missing")
     statuses = item_statuses(session, draft, today)
     missing = [status.item.code for status in statuses if not status.satisfied]
     if missing:
         raise ValidationFailed("materials_missing", items=missing)
+    answers = applicable_answers(service, draft.answers or {})
+    held = licence_already_held(session, service, answers, account=account, enterprise_id=draft.enterprise_id,
+                                renews_licence_id=draft.renews_licence_id)
+    if held is not None:
+        raise ValidationFailed("licence_held", number=held.number)
     application = submit_application(
-        session, account, draft.bundle.code, answers=dict(draft.answers or {}), uploads=[],
+        session, account, draft.bundle.code, answers=answers, uploads=[],
         submission_token=submission_token, storage_dir=storage_dir, enterprise_id=draft.enterprise_id,
         renews_licence_id=draft.renews_licence_id, today=today)
+    application.source_draft_id = draft.id
     needed = [status.item.code for status in statuses]
     session.execute(update(Material).where(Material.draft_id == draft.id, Material.item_code.in_(needed))
                     .values(application_id=application.id, draft_id=None))
@@ -167,6 +185,32 @@ def submit_draft(session: Session, account: Account, draft_id: int, *, submissio
     session.execute(delete(ApplicationDraft).where(ApplicationDraft.id == draft.id))
     session.expire(application, ["materials"])
     return application
+
+
+def licence_already_held(session: Session, service, answers: dict, *, account: Account, enterprise_id: int | None,
+                         renews_licence_id: int | None) -> Licence | None:
+    """A valid licence the applicant (or the enterprise) already holds for the same subject (the premises) that this
+    application would grant again, unless the application renews that very licence: never two valid at once."""
+    from services.licences.content import subject_key
+
+    workflow = max((d for d in definitions.catalogue().workflows if d.key == service.workflow),
+                   key=lambda d: d.version)
+    running = {node.matter for node in workflow.nodes.values()
+               if node.matter and (node.when is None or node.when.evaluate(answers))}
+    for type_code, spec in service.licences.items():
+        if not any(m.licence_type == type_code and m.code in running for m in service.matters):
+            continue  # no branch of this application grants it (a fire inspection for a small counter)
+        key = subject_key(spec, answers)
+        if key is None:
+            continue
+        holder = (Licence.holder_enterprise_id == enterprise_id if spec.holder.kind == "enterprise" and enterprise_id
+                  else Licence.holder_account_id == account.id)
+        held = session.scalar(select(Licence).join(LicenceType, LicenceType.id == Licence.licence_type_id).where(
+            LicenceType.code == type_code, Licence.subject_key == key, holder, Licence.status == LicenceStatus.VALID,
+            Licence.id != (renews_licence_id or 0)).order_by(Licence.id).limit(1))
+        if held is not None and licence_is_valid(held):
+            return held
+    return None
 
 
 def renewable_licence(session: Session, account: Account, number: str, today: dt.date | None = None) -> Licence:

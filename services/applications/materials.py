@@ -31,10 +31,13 @@ def material_items(session: Session, bundle: Bundle) -> list[MaterialItem]:
                                 .order_by(MaterialItem.position, MaterialItem.id)))
 
 
-def items_needed(items: list[MaterialItem], answers: dict) -> list[MaterialItem]:
-    """The items these answers call for (``applies_when`` met, or no condition)."""
+def items_needed(items: list[MaterialItem], answers: dict, *, renewal: bool = False) -> list[MaterialItem]:
+    """The items these answers call for (``applies_when`` met, or no condition); an item only for renewals (the
+    current permit) only when the application renews a licence."""
     needed = []
     for item in items:
+        if item.renewal_only and not renewal:
+            continue
         if not item.applies_when:
             needed.append(item)
             continue
@@ -104,9 +107,16 @@ def draft_files(session: Session, draft: ApplicationDraft) -> dict[str, list[Mat
 
 def item_statuses(session: Session, draft: ApplicationDraft, today: dt.date | None = None) -> list[ItemStatus]:
     """Every item the draft's answers call for, with its files and any e-licence that satisfies it."""
-    needed = items_needed(material_items(session, draft.bundle), draft.answers or {})
+    needed = items_needed(material_items(session, draft.bundle), draft.answers or {},
+                          renewal=draft.renews_licence_id is not None)
     files = draft_files(session, draft)
     licences = held_licences(session, draft.applicant_id, draft.enterprise_id, needed, today)
+    renewed = draft.renews_licence
+    for item in needed:
+        # The permit being renewed is the one attached for "the current permit", not another of its type.
+        if (item.renewal_only and renewed is not None and item.accepts_licence_type_id == renewed.licence_type_id
+                and licence_is_valid(renewed, today)):
+            licences[item.code] = renewed
     return [ItemStatus(item, files.get(item.code, []), licences.get(item.code)) for item in needed]
 
 
@@ -185,3 +195,46 @@ def attach_licences(session: Session, application: Application, statuses: list[I
     session.flush()
     return attached
 
+
+
+@dataclass
+class MaterialGroup:
+    """A case's files under what they answer: a material item of the service (``title``), or one item of a
+    supplement notice (``notice`` and ``number``, with the written ``answer`` to a question)."""
+
+    materials: list[Material]
+    title: object = None  # the item's Texts
+    notice: object = None  # the supplement Request
+    number: int | None = None
+    text: str = ""
+    answer: str | None = None
+
+
+def materials_by_item(application: Application, service, requests: list) -> list[MaterialGroup]:
+    """Every file of the case under its item's title, in the service's order, then each supplement notice's items
+    (files and written answers) in the notice's order, then anything else (items a definition no longer has)."""
+    remaining = list(application.materials)
+
+    def take(code: str) -> list[Material]:
+        taken = [m for m in remaining if m.item_code == code]
+        for material in taken:
+            remaining.remove(material)
+        return taken
+
+    from services.applications.decisions import supplement_item_code
+
+    groups = []
+    for item in (service.materials if service is not None else ()):
+        files = take(item.code)
+        if files:
+            groups.append(MaterialGroup(files, title=item.title))
+    for notice in requests:
+        if notice.kind.value != "supplement":
+            continue
+        for item in notice.notice_items:
+            files = take(supplement_item_code(notice.id, item["number"]))
+            groups.append(MaterialGroup(files, notice=notice, number=item["number"], text=item["text"],
+                                        answer=item["answer"]))
+    if remaining:
+        groups.append(MaterialGroup(remaining))
+    return groups

@@ -41,6 +41,8 @@ class Application(Base):
     # The licence this application renews: issuing its licence supersedes that one (services.licences.service).
     # use_alter: licences point at applications too, and the cycle is broken by adding this key last.
     renews_licence_id: Mapped[int | None] = mapped_column(ForeignKey("licences.id", use_alter=True), index=True)
+    # The draft this case was sent from (the draft row is gone): the draft's old addresses lead here.
+    source_draft_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     bundle = relationship("Bundle", lazy="joined")
     applicant = relationship("Account", lazy="joined")

@@ -22,21 +22,21 @@ from sqlalchemy.orm import Session, joinedload
 from services import runtime
 from services.applications.models import Application, CaseStatus, Counter, Material
 from services.calendar_notices import refresh_notices
+from services.catalogue import definitions
+from services.catalogue.answers import applicable_answers, problems
 from services.catalogue.models import Agency, Bundle, Matter
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import make_reference
 from services.identity.models import Account, Enterprise, Role
 from services.identity.service import enterprises_of
-from services.jobs import outbox, queues
 from services.licences.models import Licence
 from services.notifications.service import notify
 from workflows.calendar import default_calendar
-from workflows.definitions import load_directory
+from workflows.definitions import Registry
 from workflows.engine import Engine
 from workflows.models import Branch, Event, Request, Task, WorkflowInstance
-from workflows.states import BranchState, InstanceState, RequestKind, RequestState
+from workflows.states import InstanceState, RequestKind, RequestState
 
-ACTIONS = {"issue_licences"}
 APPLICANT_NOTICES = {"supplement_requested", "paused", "extension_granted"}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -45,13 +45,11 @@ class ApplicationHooks:
     """The engine's window into the services: approval actions and the case status mirror."""
 
     def run_action(self, session: Session, instance: WorkflowInstance, action: str) -> None:
-        if action == "issue_licences":
-            # One query for the approved branches whose matter grants a licence (not one per branch).
-            granting = session.scalars(select(Branch.id).join(Matter, Matter.code == Branch.matter_code).where(
-                Branch.instance_id == instance.id, Branch.state == BranchState.APPROVED,
-                Matter.licence_type_id.is_not(None)).order_by(Branch.id))
-            for branch_id in granting.all():
-                outbox.enqueue(session, queues.LICENCES, "issue_licence", branch_id=branch_id)
+        """An automatic step of the definition: the generic verb of that name (services.applications.actions)."""
+        from services.applications.actions import ACTIONS
+
+        application = session.scalar(select(Application).where(Application.workflow_instance_id == instance.id))
+        ACTIONS[action](session, instance, application, definitions.service(application.bundle.code))
 
     def on_state_changed(self, session: Session, instance: WorkflowInstance) -> None:
         application = session.scalar(select(Application).where(Application.workflow_instance_id == instance.id))
@@ -87,7 +85,7 @@ class ApplicationHooks:
 
 @lru_cache(maxsize=1)
 def _engine() -> Engine:
-    return Engine(load_directory(actions=ACTIONS), default_calendar(), ApplicationHooks())
+    return Engine(Registry(definitions.catalogue().workflows), default_calendar(), ApplicationHooks())
 
 
 def engine() -> Engine:
@@ -108,12 +106,6 @@ def notices_directory() -> Path | None:
     except RuntimeError:  # no app has configured this process (a bare script)
         return None
     return Path(instance_dir) / "calendar" if instance_dir else None
-
-
-def validate_definitions(session: Session) -> None:
-    """Check every definition's agencies against the catalogue; raise DefinitionError naming file and node."""
-    agencies = set(session.scalars(select(Agency.code)))
-    load_directory(agencies=agencies, actions=ACTIONS)
 
 
 # -- serial numbers -------------------------------------------------------------------------------------------------
@@ -199,6 +191,15 @@ def submit_application(session: Session, applicant: Account, bundle_code: str, *
                 enterprise_id is not None and renewed.holder_enterprise_id == enterprise_id)):
             raise NotFound("licence")
     today = today or dt.date.today()
+    service = definitions.service(bundle_code)
+    if service.audience == "enterprise" and enterprise_id is None:
+        raise ValidationFailed("enterprise_missing")
+    # The answers are checked here for every caller (pages, seeding, tests, later an API): none can start a case
+    # on answers its service would refuse. The materials are the draft's (services.applications.drafts).
+    wrong = problems(service, answers, account=applicant, today=today)
+    if wrong:
+        raise ValidationFailed("answers_incomplete", fields=[(e.page, e.field, e.code) for e in wrong])
+    answers = applicable_answers(service, answers)
     reference = make_reference("GZ", today, next_serial(session, f"case:{today.isoformat()}"))
     application = Application(reference=reference, bundle_id=bundle.id, applicant_id=applicant.id,
                               enterprise_id=enterprise_id, answers=answers, submission_token=submission_token,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.db import Base
@@ -29,6 +29,7 @@ class Agency(Base):
     name_zh_hant: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(150))
     is_lead_window: Mapped[bool] = mapped_column(Boolean, default=False)
+    uscc: Mapped[str | None] = mapped_column(String(18))
 
 
 class LicenceType(Base):
@@ -155,6 +156,8 @@ class MaterialItem(Base):
     max_files: Mapped[int] = mapped_column(Integer, default=5)
     accepts_licence_type_id: Mapped[int | None] = mapped_column(ForeignKey("licence_types.id"))
     applies_when: Mapped[str] = mapped_column(String(200), default="")
+    # Asked for only when the application renews a licence (the current permit being renewed).
+    renewal_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     accepts_licence_type: Mapped[LicenceType | None] = relationship(lazy="joined")
 

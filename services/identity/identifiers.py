@@ -156,6 +156,29 @@ def validate_uscc(value: str) -> str:
     return normalised
 
 
+# Positions 9-17 of a USCC are the organisation's code (GB 11714): 8 characters and a check character.
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+_ORG_VALUES = {ch: i for i, ch in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
+
+
+def organisation_code_check_char(first8: str) -> str:
+    """The GB 11714 check character of an 8-character organisation code body (11 - weighted sum mod 11; 10 is X)."""
+    total = sum(_ORG_VALUES[ch] * weight for ch, weight in zip(first8, _ORG_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return {10: "X", 11: "0"}.get(check, str(check))
+
+
+def make_uscc(authority: str, kind: str, division: str, serial: int) -> str:
+    """A unified social credit code for a newly registered organisation: registration authority (``9``: market
+    supervision), organisation type (``1``: enterprise), the 6-digit division, an organisation code from ``serial``
+    with its GB 11714 check character, and the GB 32100 check character."""
+    if len(division) != 6 or not division.isdigit() or not 0 <= serial < 10**8:
+        raise ValueError("division must be 6 digits and serial fit 8 digits")
+    body = f"{serial:08d}"
+    first17 = f"{authority}{kind}{division}{body}{organisation_code_check_char(body)}"
+    return first17 + uscc_check_char(first17)
+
+
 # --- Mobile numbers ------------------------------------------------------------------------------------------------
 
 

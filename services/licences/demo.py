@@ -26,16 +26,44 @@ from workflows.states import BranchState, TaskState
 DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 # A small counter without a signboard: the market and environment branches only, so one licence (the food business
 # permit; the environmental registration is a filing).
-RESTAURANT_ANSWERS = {"shop_name": "示例小馆", "address": "广州市天河区示例路1号", "floor_area": 30, "seats": 12,
-                      "signboard": False}
+RESTAURANT_ANSWERS = {"shop_name": "示例小馆", "address": "广州市越秀区示例街18号", "floor_area": 30, "seats": 12,
+                      "categories": ["hot_food", "cold_food"], "signboard": False}
+
+
+def _residence(address: str, moved_in: str, mobile: str) -> dict:
+    return {"address": address, "moved_in": moved_in, "basis": "work", "basis_detail": "广州示例科技有限公司",
+            "mobile": mobile}
+
+
+def demo_answers(bundle_code: str, **overrides) -> dict:
+    """Complete answers for a case of ``bundle_code`` (what seeding, tests and benchmarks apply with): the newborn's
+    parents are 李四 and 张三, so either of them may apply."""
+    import datetime as dt
+
+    answers = {
+        "open_restaurant": {**RESTAURANT_ANSWERS, "address": "广州市天河区示例路1号"},
+        "residence_permit": _residence("广州市天河区体育西路8号", "2024-03-01", "13800138000"),
+        "newborn": {"child_name": "张小宝", "child_sex": "female",
+                    "born_on": (dt.date.today() - dt.timedelta(days=10)).isoformat(),
+                    "birth_place": "广州市妇女儿童医疗中心", "mother_name": "李四", "mother_id": "440104199206074560",
+                    "father_name": "张三", "father_id": "440106198803151235",
+                    "household_address": "广州市越秀区示例街2号", "mobile": "13800138000"},
+        "start_business": {"company_name": "广州示例餐饮管理有限公司", "company_type": "llc",
+                           "registered_address": "广州市天河区示例路8号", "registered_capital": 50,
+                           "business_scope": "餐饮管理；餐饮服务", "employees": 5, "seals": ["company", "finance"],
+                           "mobile": "13800138000"},
+    }[bundle_code]
+    return {**answers, **overrides}
+
+
 # applicant (email local part), bundle, answers, applies for their enterprise
 DEMO_CASES = [
-    ("resident", "residence_permit", {}, False),
-    ("resident2", "residence_permit", {}, False),
+    ("resident", "residence_permit", _residence("广州市天河区体育西路8号", "2024-03-01", "13800138000"), False),
+    ("resident2", "residence_permit", _residence("广州市越秀区示例街2号", "2023-09-15", "13900139000"), False),
     ("owner", "open_restaurant", RESTAURANT_ANSWERS, True),
 ]
-# What the approving clerk writes; it becomes the licence's scope.
-OPINIONS = {"residence_permit": "居住地：广州市天河区", "food_business_permit": "热食类食品制售"}
+# What the approving clerk writes: the licence's conditions (附加条件), if any.
+OPINIONS = {"food_business_permit": "不得经营生食类食品。"}
 MAX_ROUNDS = 10  # acceptance, then the branches: a demo case needs two rounds; more means something is wrong
 
 

@@ -242,12 +242,17 @@ def issue_amended_version(session: Session, *, event_id: int, key_dir: Path, pub
         event.details = {**event.details, "dropped": True}
         session.flush()
         return None
+    scope = event.details["scope"]
+    details = dict(old.details or {"lines": []})
+    if scope != (old.scope or ""):  # the clerk rewrote the scope (in Chinese): it replaces the old one everywhere
+        details["scope"] = {"zh": scope, "zh_hant": scope, "en": ""} if scope else None
     new = issue_version(
         session, licence_type=old.licence_type, application=old.application, branch_id=None,
         holder_account_id=old.holder_account_id, holder_enterprise_id=old.holder_enterprise_id,
         holder_name=event.details["holder_name"], holder_identifier=old.holder_identifier,
-        scope=event.details["scope"], valid_from=old.valid_from, valid_until=old.valid_until, key_dir=key_dir,
-        public_url=public_url, today=today, supersedes=old)
+        scope=scope, valid_from=old.valid_from, valid_until=old.valid_until, key_dir=key_dir,
+        public_url=public_url, today=today, supersedes=old, details=details, conditions=old.conditions,
+        subject_key=old.subject_key)
     supersede(session, old, new, why="amendment")
     return new
 

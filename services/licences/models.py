@@ -29,7 +29,8 @@ class Licence(Base):
     # The expiry sweep and the renewal reminders look for valid licences by last day; a clerk's licence list is the
     # agency's newest first.
     __table_args__ = (Index("ix_licences_status_valid_until", "status", "valid_until"),
-                      Index("ix_licences_agency_id_issued_at", "agency_id", "issued_at"))
+                      Index("ix_licences_agency_id_issued_at", "agency_id", "issued_at"),
+                      Index("ix_licences_licence_type_id_subject_key", "licence_type_id", "subject_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -45,6 +46,13 @@ class Licence(Base):
         Enum(LicenceStatus, native_enum=False, length=20, validate_strings=True), default=LicenceStatus.VALID
     )
     scope: Mapped[str] = mapped_column(Text, default="")
+    # What the licence carries, as its service defines it (services.licences.content): {"scope": {zh, zh_hant, en},
+    # "lines": [{"label": {...}, "value": {...}}]}; None on licences issued before services were definitions.
+    details: Mapped[dict | None] = mapped_column(JSON)
+    # The approving clerk's conditions (附加条件): printed only when there are any, never as the scope.
+    conditions: Mapped[str | None] = mapped_column(Text)
+    # What makes two licences of one type and holder the same thing (the premises): a new one supersedes the old.
+    subject_key: Mapped[str | None] = mapped_column(String(200))
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)

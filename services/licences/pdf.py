@@ -77,9 +77,10 @@ def render_licence_html(context: dict) -> str:
     """Render ``templates/licence.html`` with ``context`` (see the template for the keys it uses).
 
     Missing keys raise :class:`jinja2.UndefinedError` instead of printing an empty field on a legal document;
-    optional values (``valid_until``, ``scope_en``, English names) may be ``None`` or empty.
+    optional values (``valid_until``, ``scope_en``, English names) may be ``None`` or empty, and a licence without
+    lines of its own (``lines``: label and value in zh and en) or conditions may leave those out.
     """
-    return _env.get_template(TEMPLATE_NAME).render(context)
+    return _env.get_template(TEMPLATE_NAME).render({"lines": [], "conditions": "", **context})
 
 
 # --- Fonts ----------------------------------------------------------------------------------------------------------

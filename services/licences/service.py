@@ -16,6 +16,7 @@ from services.db import utcnow
 from services.errors import NotFound
 from services.identity.identifiers import make_licence_number, mask_resident_id
 from services.identity.models import Account, Enterprise
+from services.licences.content import licence_content
 from services.licences.models import Licence, LicenceAction, LicenceEvent, LicenceNumberReservation, LicenceStatus
 from services.notifications.service import notify
 from workflows.models import Branch, WorkflowInstance
@@ -40,37 +41,48 @@ def issue_licence(session: Session, *, branch_id: int, key_dir: Path, public_url
     instance = session.get(WorkflowInstance, branch.instance_id)
     application = session.scalar(select(Application).where(Application.workflow_instance_id == instance.id))
     today = today or dt.date.today()
-    if application.enterprise_id:
-        enterprise = session.get(Enterprise, application.enterprise_id)
-        holder_name, holder_identifier = enterprise.name, enterprise.uscc
-    else:
-        person = session.get(Account, application.applicant_id)
-        holder_name, holder_identifier = person.name, person.id_number
+    content = licence_content(session, application, licence_type.code, branch.opinion)
     valid_until = (dt.date(today.year + licence_type.validity_years, today.month, min(today.day, 28))
                    if licence_type.validity_years else None)
-    holder_account_id = None if application.enterprise_id else application.applicant_id
-    renewed = _renewable(session, application.renews_licence_id, licence_type.id, holder_account_id,
-                         application.enterprise_id)
+    replaced = _renewable(session, application.renews_licence_id, licence_type.id, content.holder_account_id,
+                          content.holder_enterprise_id)
+    why = "renewal"
+    if replaced is None and content.subject_key is not None:
+        # A second licence for the same premises: the new one replaces the one in force (never two valid at once).
+        # Sending such an application is refused (services.applications.drafts); this covers a race with another.
+        replaced, why = _same_subject(session, licence_type.id, content), "new_licence"
     licence = issue_version(
         session, licence_type=licence_type, application=application, branch_id=branch.id,
         number=reserve_branch_number(session, branch, licence_type.agency.code, today),
-        holder_account_id=holder_account_id, holder_enterprise_id=application.enterprise_id, holder_name=holder_name,
-        holder_identifier=holder_identifier, scope=branch.opinion or "", valid_from=today, valid_until=valid_until,
-        key_dir=key_dir, public_url=public_url, today=today, supersedes=renewed)
+        holder_account_id=content.holder_account_id, holder_enterprise_id=content.holder_enterprise_id,
+        holder_name=content.holder_name, holder_identifier=content.holder_identifier, scope=content.scope_zh,
+        details=content.details, conditions=content.conditions, subject_key=content.subject_key,
+        valid_from=today, valid_until=valid_until, key_dir=key_dir, public_url=public_url, today=today,
+        supersedes=replaced)
     notify(session, application.applicant_id, "licence_issued", number=licence.number,
            reference=application.reference)
-    if renewed is not None:
+    if replaced is not None:
         from services.licences.lifecycle import supersede
 
-        supersede(session, renewed, licence, why="renewal")
+        supersede(session, replaced, licence, why=why)
     return licence
+
+
+def _same_subject(session: Session, licence_type_id: int, content) -> Licence | None:
+    """The valid licence of this type that the holder holds for the same subject (premises), if any."""
+    holder = (Licence.holder_enterprise_id == content.holder_enterprise_id if content.holder_enterprise_id
+              else Licence.holder_account_id == content.holder_account_id)
+    return session.scalar(select(Licence).where(
+        Licence.licence_type_id == licence_type_id, Licence.subject_key == content.subject_key, holder,
+        Licence.status == LicenceStatus.VALID).with_for_update(of=Licence).order_by(Licence.id).limit(1))
 
 
 def issue_version(session: Session, *, licence_type, application: Application, branch_id: int | None,
                   holder_account_id: int | None, holder_enterprise_id: int | None, holder_name: str,
                   holder_identifier: str, scope: str, valid_from: dt.date, valid_until: dt.date | None,
                   key_dir: Path, public_url: str, today: dt.date, supersedes: Licence | None = None,
-                  number: str | None = None) -> Licence:
+                  number: str | None = None, details: dict | None = None, conditions: str | None = None,
+                  subject_key: str | None = None) -> Licence:
     """Number (unless ``number`` was reserved), render, sign (PDF and credential) and store one licence; the one code
     path for every issuance (a case's licence, a renewal, an amended version). Flushes; never commits."""
     # Imported here: WeasyPrint and pyHanko are heavy, and only workers issue licences.
@@ -86,11 +98,14 @@ def issue_version(session: Session, *, licence_type, application: Application, b
         number = _next_number(session, agency.code, today)
     holder_shown = holder_identifier if holder_enterprise_id else mask_resident_id(holder_identifier)
     verify_url = f"{public_url.rstrip('/')}/verify/{number}"
+    details = details or {"scope": {"zh": scope, "zh_hant": scope, "en": ""} if scope else None, "lines": []}
     html = render_licence_html({
         "number": number, "type_name_zh": licence_type.name_zh, "type_name_en": licence_type.name_en,
         "holder_name": holder_name, "holder_id_masked": holder_shown, "issuer_name_zh": agency.name_zh,
         "issuer_name_en": agency.name_en, "issue_date": today, "valid_from": valid_from, "valid_until": valid_until,
-        "scope_zh": scope, "scope_en": "", "case_reference": application.reference, "verify_url": verify_url,
+        "scope_zh": (details.get("scope") or {}).get("zh", ""), "scope_en": (details.get("scope") or {}).get("en", ""),
+        "lines": details.get("lines", []), "conditions": conditions or "",
+        "case_reference": application.reference, "verify_url": verify_url,
         "qr_data_uri": qr_png_data_uri(verify_url),
     })
     key_path, cert_path = ensure_agency_key(key_dir, agency.code, agency.name_en)
@@ -99,6 +114,7 @@ def issue_version(session: Session, *, licence_type, application: Application, b
                       application_id=application.id, branch_id=branch_id, holder_account_id=holder_account_id,
                       holder_enterprise_id=holder_enterprise_id, holder_name=holder_name,
                       holder_identifier=holder_identifier, status=LicenceStatus.VALID, scope=scope,
+                      details=details, conditions=conditions, subject_key=subject_key,
                       valid_from=valid_from, valid_until=valid_until, pdf=pdf,
                       pdf_sha256=hashlib.sha256(pdf).hexdigest(), licence_type=licence_type, agency=agency,
                       supersedes_id=supersedes.id if supersedes is not None else None, key_id=key_id_of(key_path))

@@ -17,7 +17,9 @@ KINDS = {"case_submitted", "case_in_review", "case_approved", "case_rejected", "
          # the agency lead moved a clerk's task (services.applications.queues; shown on the clerk's queue page)
          "task_reassigned",
          # a State Council holiday notice moved the case's dates (services.calendar_notices, written in bulk)
-         "deadlines_recalculated"}
+         "deadlines_recalculated",
+         # a case registered the enterprise it founds (services.applications.actions)
+         "enterprise_registered"}
 
 
 def notify(session: Session, account_id: int, kind: str, **params) -> Notification:

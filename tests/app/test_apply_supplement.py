@@ -68,3 +68,55 @@ def test_nobody_else_answers_it(client, db, sign_in_as):
     assert client.get(url).status_code == 404
     sign_in_as("resident2")
     assert client.get(f"/me/cases/{reference}/requests/999999/answer").status_code == 404
+
+
+def test_a_partial_answer_is_refused_item_by_item_and_stores_nothing(app, client, db, sign_in_as):
+    """A notice with two documents and a question: one file for the first item only names the other two, stores no
+    file and leaves the branch paused; the full answer resumes it and the clerk sees each answer under its item."""
+    sign_in_as("resident2")
+    response, _resend = apply_residence_permit(client)
+    reference = reference_of(response)
+    sign_in_as("clerk.hub")
+    post_decision(client, open_task_id(client, reference), outcome="accept")
+    sign_in_as("clerk.police")
+    task_id = open_task_id(client, reference)
+    post_decision(client, task_id, outcome="supplement", items="Lease with the landlord's stamp\nLabour contract",
+                  questions="Since when have you worked for your employer?")
+    request = db.scalar(select(Request).where(Request.branch_id == branch_of(db, task_id).id))
+    assert [(i["kind"], i["text"]) for i in request.notice_items] == [
+        ("document", "Lease with the landlord's stamp"), ("document", "Labour contract"),
+        ("question", "Since when have you worked for your employer?")]
+    sign_in_as("resident2")
+    client.set_cookie("lang", "en")
+    url = f"/me/cases/{reference}/requests/{request.id}/answer"
+    page = client.get(url).get_data(as_text=True)
+    assert "3. Since when have you worked for your employer?" in page and '<textarea id="item_3"' in page
+    form = hidden_fields(page)
+    uploads = app.config["UPLOAD_DIR"]
+    before = sorted(__import__("pathlib").Path(uploads).rglob("*"))
+    partial = client.post(url, data={**form, "item_1": [(io.BytesIO(PDF), "lease.pdf")]},
+                          content_type="multipart/form-data")
+    html = partial.get_data(as_text=True)
+    assert partial.status_code == 400
+    assert "Upload at least one file for “Labour contract”" in html and 'href="#item_2"' in html
+    assert "Answer “Since when have you worked for your employer?” in writing." in html and 'href="#item_3"' in html
+    assert 'href="#item_1"' not in html
+    application = db.scalar(select(Application).where(Application.reference == reference))
+    assert not db.scalars(select(Material).where(Material.application_id == application.id,
+                                                 Material.item_code.like("supplement-%"))).all()
+    assert sorted(__import__("pathlib").Path(uploads).rglob("*")) == before
+    assert branch_of(db, task_id).state == BranchState.WAITING_APPLICANT
+    full = client.post(url, data={**form, "item_1": [(io.BytesIO(PDF), "lease.pdf")],
+                                  "item_2": [(io.BytesIO(PDF), "contract.pdf")],
+                                  "item_3": "Since March 2023."}, content_type="multipart/form-data")
+    assert full.status_code == 302
+    assert branch_of(db, task_id).state == BranchState.ACTIVE
+    db.expire_all()
+    assert db.get(Request, request.id).response == {"3": "Since March 2023."}
+    sign_in_as("clerk.police")
+    client.set_cookie("lang", "en")
+    clerk_page = client.get(f"/work/tasks/{task_id}").get_data(as_text=True).replace("&#39;", "'")
+    assert "item 1:</dt>" not in clerk_page  # the heading carries the item's text
+    assert "item 1: Lease with the landlord's stamp</dt>" in clerk_page and "lease.pdf" in clerk_page
+    assert "item 3: Since when have you worked for your employer?</dt>" in clerk_page
+    assert "Since March 2023." in clerk_page

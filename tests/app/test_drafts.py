@@ -11,10 +11,12 @@ from sqlalchemy import select, update
 from services.applications.drafts import drafts_for
 from services.applications.models import Application, ApplicationDraft
 from services.identity.models import Account
-from services.licences.demo import RESTAURANT_ANSWERS, demo_case_licences
+from services.licences.demo import RESTAURANT_ANSWERS, demo_answers, demo_case_licences
 from services.licences.models import Licence, LicenceStatus
 from tests.apply_helpers import PDF, RESIDENCE_PAGES, answer_pages, reference_of, send, start, upload
 from tests.conftest import hidden_fields
+
+PERMIT_ANSWERS = demo_answers("residence_permit")
 
 
 def account(db, local: str) -> Account:
@@ -49,7 +51,7 @@ def keys(app):
 
 
 def test_renewing_a_residence_permit(client, db, sign_in_as, keys):
-    (permit,) = demo_case_licences(db, "resident", "residence_permit", {}, for_enterprise=False, **keys)
+    (permit,) = demo_case_licences(db, "resident", "residence_permit", PERMIT_ANSWERS, for_enterprise=False, **keys)
     sign_in_as("resident")
     client.set_cookie("lang", "en")
     page = renew(client, permit.number, "get")
@@ -81,7 +83,7 @@ def test_renewing_the_restaurant_prefills_the_answers(client, db, sign_in_as, ke
     started = renew(client, permit.number)
     draft = db.get(ApplicationDraft, int(started.headers["Location"].split("/")[-1]))
     assert draft.answers == RESTAURANT_ANSWERS and draft.enterprise_id == permit.holder_enterprise_id
-    assert set(draft.completed) == {"enterprise", "name-and-address", "size", "signboard"}
+    assert set(draft.completed) == {"enterprise", "name-and-address", "size", "food", "signboard"}
     tasks = client.get(f"/me/drafts/{draft.id}").get_data(as_text=True)
     assert "You have completed 2 of 4 sections." in tasks
     page = client.get(f"/me/drafts/{draft.id}/pages/name-and-address").get_data(as_text=True)
@@ -89,7 +91,7 @@ def test_renewing_the_restaurant_prefills_the_answers(client, db, sign_in_as, ke
 
 
 def test_only_the_holder_renews_and_only_a_valid_licence(client, db, sign_in_as, keys):
-    (permit,) = demo_case_licences(db, "resident", "residence_permit", {}, for_enterprise=False, **keys)
+    (permit,) = demo_case_licences(db, "resident", "residence_permit", PERMIT_ANSWERS, for_enterprise=False, **keys)
     sign_in_as("resident2")
     assert client.get(f"/me/licences/{permit.number}/renew").status_code == 404
     assert client.get("/me/licences/NO-SUCH-1/renew").status_code == 404
@@ -102,7 +104,7 @@ def test_only_the_holder_renews_and_only_a_valid_licence(client, db, sign_in_as,
 
 
 def test_an_existing_draft_is_never_overwritten_by_a_renewal(client, db, sign_in_as, keys):
-    (permit,) = demo_case_licences(db, "resident", "residence_permit", {}, for_enterprise=False, **keys)
+    (permit,) = demo_case_licences(db, "resident", "residence_permit", PERMIT_ANSWERS, for_enterprise=False, **keys)
     sign_in_as("resident")
     client.set_cookie("lang", "en")
     draft_id = start(client, "residence_permit")
@@ -132,9 +134,10 @@ def test_the_service_layer_refuses_other_peoples_drafts_enterprises_and_licences
     with pytest.raises(PermissionDenied):
         submit_application(db, stranger, "open_restaurant", answers={}, uploads=[], submission_token="f" * 32,
                            storage_dir=Path(app.config["UPLOAD_DIR"]), enterprise_id=enterprise.id)
-    (permit,) = demo_case_licences(db, "resident", "residence_permit", {}, for_enterprise=False, **keys)
+    (permit,) = demo_case_licences(db, "resident", "residence_permit", PERMIT_ANSWERS, for_enterprise=False, **keys)
     with pytest.raises(NotFound):
         renewable_licence(db, stranger, permit.number)
     with pytest.raises(NotFound):  # nor by naming it as the licence renewed
-        submit_application(db, stranger, "residence_permit", answers={}, uploads=[], submission_token="e" * 32,
-                           storage_dir=Path(app.config["UPLOAD_DIR"]), renews_licence_id=permit.id)
+        submit_application(db, stranger, "residence_permit", answers=PERMIT_ANSWERS, uploads=[],
+                           submission_token="e" * 32, storage_dir=Path(app.config["UPLOAD_DIR"]),
+                           renews_licence_id=permit.id)

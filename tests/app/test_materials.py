@@ -10,14 +10,15 @@ import pytest
 from sqlalchemy import func, select, update
 
 from services.applications.models import Application, Material
-from services.identity.models import Account
-from services.licences.demo import RESTAURANT_ANSWERS, demo_case_licences
+from services.identity.models import Account, Enterprise
+from services.licences.demo import demo_answers, demo_case_licences
 from services.licences.models import Licence, LicenceStatus
 from tests.app.test_slice import open_task_id
 from tests.apply_helpers import (
     PDF,
     PNG,
     RESIDENCE_PAGES,
+    RESTAURANT_PAGES,
     answer_pages,
     apply_residence_permit,
     apply_restaurant,
@@ -27,6 +28,8 @@ from tests.apply_helpers import (
     upload,
 )
 from tests.conftest import hidden_fields
+
+PERMIT_ANSWERS = demo_answers("residence_permit")
 
 
 def draft_with_questions_done(client, bundle="residence_permit") -> int:
@@ -84,7 +87,8 @@ def test_a_required_item_cannot_be_skipped_and_an_optional_one_can(client, db, s
     skipped = upload(client, draft_id, "id_card", [])
     assert skipped.status_code == 400 and "Upload “Resident identity card (both sides)”" in skipped.get_data(
         as_text=True)
-    assert upload(client, draft_id, "current_permit", []).status_code == 302
+    # The current permit is asked for only when renewing: not an item of this new application.
+    assert upload(client, draft_id, "current_permit", []).status_code == 404
 
 
 def test_remove_a_file_and_files_are_only_for_their_owner(client, db, sign_in_as):
@@ -124,7 +128,7 @@ def test_submitted_files_move_to_the_case_and_stay_behind_its_authorisation(clie
 @pytest.fixture
 def zhang_permit(app, db):
     """张三's residence permit, issued through the real engine and signer."""
-    (licence,) = demo_case_licences(db, "resident", "residence_permit", {}, for_enterprise=False,
+    (licence,) = demo_case_licences(db, "resident", "residence_permit", PERMIT_ANSWERS, for_enterprise=False,
                                     key_dir=Path(app.config["KEY_DIR"]), public_url=app.config["PUBLIC_URL"])
     return licence
 
@@ -132,8 +136,17 @@ def zhang_permit(app, db):
 def test_a_held_e_licence_is_attached_instead_of_an_upload(client, db, sign_in_as, zhang_permit):
     sign_in_as("resident")
     client.set_cookie("lang", "en")
-    draft_id = start(client, "residence_permit")
-    answer_pages(client, draft_id, RESIDENCE_PAGES)
+    # A new application does not ask for "the current permit (when renewing)": that item is for renewals only.
+    fresh = start(client, "residence_permit")
+    answer_pages(client, fresh, RESIDENCE_PAGES)
+    assert client.get(f"/me/drafts/{fresh}/materials/current_permit").status_code == 404
+    assert "/materials/current_permit" not in client.get(f"/me/drafts/{fresh}").get_data(as_text=True)
+    delete = client.get(f"/me/drafts/{fresh}/delete").get_data(as_text=True)
+    client.post(f"/me/drafts/{fresh}/delete", data=hidden_fields(delete))
+    # Renewing it, the permit being renewed is attached for that item: nothing to upload.
+    renewing = client.get(f"/me/licences/{zhang_permit.number}/renew").get_data(as_text=True)
+    started = client.post(f"/me/licences/{zhang_permit.number}/renew", data=hidden_fields(renewing))
+    draft_id = int(started.headers["Location"].rstrip("/").split("/")[-1])
     page = client.get(f"/me/drafts/{draft_id}/materials/current_permit").get_data(as_text=True)
     assert zhang_permit.number in page and "there is nothing to upload" in page
     check_page = client.get(f"/me/drafts/{draft_id}").get_data(as_text=True)
@@ -154,10 +167,11 @@ def test_a_held_e_licence_is_attached_instead_of_an_upload(client, db, sign_in_a
     # There is no file to download: a 404, not an error.
     assert client.get(f"/me/cases/{reference}/materials/{attached.id}").status_code == 404
 
-    # The clerk sees the licence with its live status and the public verification link.
+    # The clerk sees the licence under its item, with its live status and the public verification link.
     sign_in_as("clerk.hub")
     client.set_cookie("lang", "en")
     task_page = client.get(f"/work/tasks/{open_task_id(client, reference)}").get_data(as_text=True)
+    assert "<dt>Current residence permit (when renewing)</dt>" in task_page
     assert f"e-licence {zhang_permit.number}" in task_page and "verified: valid" in task_page
     assert f'href="/verify/{zhang_permit.number}"' in task_page
     db.execute(update(Licence).where(Licence.id == zhang_permit.id).values(status=LicenceStatus.REVOKED))
@@ -166,32 +180,39 @@ def test_a_held_e_licence_is_attached_instead_of_an_upload(client, db, sign_in_a
     assert "verified: revoked" in task_page
 
 
-def test_only_a_valid_licence_of_the_accepted_type_is_attached(client, db, sign_in_as, zhang_permit):
-    zhang_permit.status = LicenceStatus.SUSPENDED
-    db.flush()
-    sign_in_as("resident")
-    draft_id = start(client, "residence_permit")
-    answer_pages(client, draft_id, RESIDENCE_PAGES)
-    page = client.get(f"/me/drafts/{draft_id}/materials/current_permit").get_data(as_text=True)
-    assert zhang_permit.number not in page
-    # Someone else's licence is never attached.
-    sign_in_as("resident2")
-    other = start(client, "residence_permit")
-    answer_pages(client, other, RESIDENCE_PAGES)
-    assert zhang_permit.number not in client.get(f"/me/drafts/{other}/materials/current_permit").get_data(
-        as_text=True)
+@pytest.fixture
+def founded(app, db):
+    """The business licence of the company 王五 (owner) founded through "Start a business", issued to it."""
+    (licence,) = demo_case_licences(db, "owner", "start_business", demo_answers("start_business"),
+                                    for_enterprise=False, key_dir=Path(app.config["KEY_DIR"]),
+                                    public_url=app.config["PUBLIC_URL"])
+    return licence
 
 
-def test_the_enterprises_licence_is_attached_for_the_restaurant(app, client, db, sign_in_as):
-    (permit,) = demo_case_licences(db, "owner", "open_restaurant", RESTAURANT_ANSWERS, for_enterprise=True,
-                                   key_dir=Path(app.config["KEY_DIR"]), public_url=app.config["PUBLIC_URL"],
-                                   upload_dir=Path(app.config["UPLOAD_DIR"]))
+def test_the_enterprises_business_licence_is_attached_for_the_restaurant(app, client, db, sign_in_as, founded):
     sign_in_as("owner")
-    response, _resend = apply_restaurant(client, floor_area="30")
+    response, _resend = apply_restaurant(client, floor_area="30", enterprise=str(founded.holder_enterprise_id))
     application = db.scalar(select(Application).where(Application.reference == reference_of(response)))
-    assert [m.licence_id for m in application.materials if m.licence_id] == [permit.id]
+    assert [(m.item_code, m.licence_id) for m in application.materials if m.licence_id] == [
+        ("business_licence", founded.id)]
     owner = db.scalar(select(Account).where(Account.email == "owner@demo.onewindow.test"))
     assert db.scalar(select(func.count()).select_from(Licence).where(Licence.holder_account_id == owner.id)) == 0
+
+
+def test_only_a_valid_licence_of_the_holder_is_attached(client, db, sign_in_as, founded):
+    sign_in_as("owner")
+    # The demo enterprise holds no business licence: the new company's is not attached for it.
+    demo = str(db.scalar(select(Enterprise.id).where(Enterprise.uscc == "91440106MA5CN8QX19")))
+    draft_id = start(client, "open_restaurant")
+    answer_pages(client, draft_id, {"enterprise": {"enterprise": demo}})
+    answer_pages(client, draft_id, {k: v for k, v in RESTAURANT_PAGES.items()})
+    assert founded.number not in client.get(f"/me/drafts/{draft_id}/materials/business_licence").get_data(
+        as_text=True)
+    # A suspended licence is attached for nobody.
+    db.execute(update(Licence).where(Licence.id == founded.id).values(status=LicenceStatus.SUSPENDED))
+    answer_pages(client, draft_id, {"enterprise": {"enterprise": str(founded.holder_enterprise_id)}})
+    assert founded.number not in client.get(f"/me/drafts/{draft_id}/materials/business_licence").get_data(
+        as_text=True)
 
 
 def test_items_follow_the_answers(client, db, sign_in_as):

@@ -57,6 +57,9 @@ def test_eligibility_yes_and_no(client):
     assert "where a parent&#39;s household is registered" in no or "where a parent's household is registered" in no
 
 
+PARENT_NAMES = {"mother_name": "李四", "father_name": "张三"}
+
+
 def test_the_journey_checks_each_answer_and_saves_for_later(client, db, sign_in_as):
     sign_in_as("resident")
     client.set_cookie("lang", "en")
@@ -77,20 +80,20 @@ def test_the_journey_checks_each_answer_and_saves_for_later(client, db, sign_in_
     assert not_a_date.status_code == 400 and 'href="#born_on"' in not_a_date.get_data(as_text=True)
 
     # GB 11643: the last character checks the other 17.
-    wrong_check = post_page(client, draft_id, "parents", {"mother_id": "440104199206074561",
+    wrong_check = post_page(client, draft_id, "parents", {**PARENT_NAMES, "mother_id": "440104199206074561",
                                                           "father_id": "440106198803151235"})
     html = wrong_check.get_data(as_text=True)
-    assert wrong_check.status_code == 400 and 'href="#mother_id"' in html and "18 characters" in html
-    same = post_page(client, draft_id, "parents", {"mother_id": "440106198803151235",
+    assert wrong_check.status_code == 400 and 'href="#mother_id"' in html and "does not match the others" in html
+    same = post_page(client, draft_id, "parents", {**PARENT_NAMES, "mother_id": "440106198803151235",
                                                    "father_id": "440106198803151235"})
     assert "must differ from the mother" in same.get_data(as_text=True)
-    swapped = post_page(client, draft_id, "parents", {"mother_id": "440106198803151235",
+    swapped = post_page(client, draft_id, "parents", {**PARENT_NAMES, "mother_id": "440106198803151235",
                                                       "father_id": "440104199206074560"})
     html = swapped.get_data(as_text=True)
     assert swapped.status_code == 400
     assert "a man&#39;s identity number" in html and "a woman&#39;s identity number" in html
     # The licences go to the parent who applies: 张三 cannot apply for two strangers' baby.
-    strangers = post_page(client, draft_id, "parents", {"mother_id": "440104199206074560",
+    strangers = post_page(client, draft_id, "parents", {**PARENT_NAMES, "mother_id": "440104199206074560",
                                                         "father_id": "440105199506124319"})
     assert strangers.status_code == 400 and "One of the parents must be you" in strangers.get_data(as_text=True)
 
@@ -100,7 +103,7 @@ def test_the_journey_checks_each_answer_and_saves_for_later(client, db, sign_in_
     assert start(client, "newborn") == draft_id
     assert 'value="张小宝"' in client.get(f"/me/drafts/{draft_id}/pages/name").get_data(as_text=True)
     pages = newborn_pages()
-    pages["parents"] = {"mother_id": "440104 19920607 4560", "father_id": "440106198803151235"}
+    pages["parents"] = {**PARENT_NAMES, "mother_id": "440104 19920607 4560", "father_id": "440106198803151235"}
     for slug, answers in pages.items():
         assert post_page(client, draft_id, slug, answers).status_code == 302, slug
     tasks = client.get(f"/me/drafts/{draft_id}").get_data(as_text=True)
@@ -163,8 +166,9 @@ def test_four_agencies_at_once_then_one_join_and_licences_for_the_parent(app, cl
     licences = db.scalars(select(Licence).where(Licence.application_id == application.id)).all()
     # Household registration and medical insurance enrolment are registrations, not licences.
     assert sorted(lic.licence_type.code for lic in licences) == ["birth_medical_certificate", "social_security_card"]
+    # Both name the child and are kept in the applying parent's wallet.
     assert {(lic.holder_account_id, lic.holder_enterprise_id, lic.holder_name) for lic in licences} == {
-        (parent.id, None, "张三")}
+        (parent.id, None, "张小宝")}
     sign_in_as("resident")
     case_page = client.get(f"/me/cases/{accepted_case}").get_data(as_text=True)
     assert all(lic.number in case_page for lic in licences)

@@ -17,6 +17,7 @@ from services.applications.decisions import (
     request_extension,
     request_supplement,
     resume_review,
+    supplement_item_code,
     withdraw_application,
 )
 from services.applications.models import Application
@@ -24,6 +25,7 @@ from services.applications.queues import QueueFilter, claim_task, queue_page, re
 from services.applications.service import Upload, decide_task, engine, submit_application
 from services.applications.tallies import QueueTally, branch_groups, compact, recount
 from services.identity.models import Account, Enterprise
+from services.licences.demo import demo_answers
 from workflows.calendar import WeekdayCalendar
 from workflows.models import Branch, Request, Task
 from workflows.states import BranchState, RequestKind, RequestState, TaskState
@@ -41,8 +43,9 @@ def new_case(app, db, *, floor_area: int = 120, signboard: bool = True):
     enterprise = db.scalar(select(Enterprise).where(Enterprise.legal_representative_id == owner.id))
     return submit_application(
         db, owner, "open_restaurant", enterprise_id=enterprise.id, submission_token=uuid.uuid4().hex,
-        answers={"shop_name": "计数小馆", "address": "广州市天河区示例路3号", "floor_area": floor_area, "seats": 20,
-                 "signboard": signboard},
+        answers=demo_answers("open_restaurant", shop_name="计数小馆", address="广州市天河区示例路3号",
+                             floor_area=floor_area, seats=20, signboard=signboard,
+                             **({"signboard_location": "首层外墙", "signboard_area": 3} if signboard else {})),
         uploads=[Upload("premises_proof", "lease.pdf", PDF)], storage_dir=Path(app.config["UPLOAD_DIR"]))
 
 
@@ -114,7 +117,7 @@ def test_tallies_follow_every_move(app, db):
                                command_id=uuid.uuid4().hex)
     assert_tallies_agree(db, clerks, today)
     answer_supplement(db, account(db, "owner"), small.reference, asked.id,
-                      uploads=[Upload("premises_proof", "licence.pdf", PDF)],
+                      uploads=[Upload(supplement_item_code(asked.id, 1), "licence.pdf", PDF)],
                       storage_dir=Path(app.config["UPLOAD_DIR"]), command_id=uuid.uuid4().hex)
     claim_task(db, hub, open_task(db, small, "hub").id)
     assert_tallies_agree(db, clerks, today)
@@ -151,7 +154,8 @@ def test_tallies_follow_every_move(app, db):
     resume_review(db, market, open_task(db, third, "market").id, command_id=uuid.uuid4().hex,
                   today=today + dt.timedelta(days=3))
     answer_supplement(db, account(db, "owner"), third.reference, supplement.id,
-                      uploads=[Upload("premises_proof", "plan.pdf", PDF)], storage_dir=Path(app.config["UPLOAD_DIR"]),
+                      uploads=[Upload(supplement_item_code(supplement.id, 1), "plan.pdf", PDF)],
+                      storage_dir=Path(app.config["UPLOAD_DIR"]),
                       command_id=uuid.uuid4().hex)
     assert_tallies_agree(db, clerks, today)
     extension = request_extension(db, market, open_task(db, fourth, "market").id, reason="现场核查",

@@ -29,10 +29,10 @@ def test_demo_accounts_and_the_restaurant_bundle(db):
     assert enterprise.uscc == "91440106MA5CN8QX19" and enterprise.name == "广州示例餐饮有限公司"
     clerks = db.scalars(select(Account).where(Account.role == Role.CLERK)).all()
     assert {c.agency.code for c in clerks} == {"hub", "market", "fire", "urban", "env", "police", "health", "medical",
-                                                   "hrss"}
+                                                   "hrss", "tax", "housingfund"}
     restaurant = db.scalar(select(Bundle).where(Bundle.code == "open_restaurant"))
     assert len({item.matter.agency_id for item in restaurant.items}) >= 4
-    assert db.scalar(select(func.count()).select_from(Agency)) == 9
+    assert db.scalar(select(func.count()).select_from(Agency)) == 11
     for local in ("supervisor", "admin", "resident", "resident2"):
         assert authenticate(db, f"{local}@demo.onewindow.test", "OneWindow-demo-2026") is not None
 

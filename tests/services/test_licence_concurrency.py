@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from services.applications.service import submit_application
 from services.errors import InvalidTransition
 from services.identity.models import Account
-from services.licences.demo import _decide_open_tasks
+from services.licences.demo import _decide_open_tasks, demo_answers
 from services.licences.lifecycle import change_status, expire_due_licences
 from services.licences.models import Licence, LicenceAction, LicenceEvent, LicenceStatus
 from services.licences.service import issue_licence
@@ -23,12 +23,14 @@ from tests.workflows.test_concurrency import ledger, postgres, race  # noqa: F40
 from workflows.models import Branch
 from workflows.states import BranchState
 
+PERMIT_ANSWERS = demo_answers("residence_permit")
+
 
 def committed_licence(app, ledger) -> int:  # noqa: F811
     """A residence permit issued through the real services and committed; its case is the ledger's to delete."""
     with ledger.Session() as session:
         resident = session.scalar(select(Account).where(Account.email == "resident@demo.onewindow.test"))
-        application = submit_application(session, resident, "residence_permit", answers={}, uploads=[],
+        application = submit_application(session, resident, "residence_permit", answers=PERMIT_ANSWERS, uploads=[],
                                          submission_token=uuid.uuid4().hex,
                                          storage_dir=Path(app.config["UPLOAD_DIR"]))
         ledger.applications.add(application.id)

@@ -15,7 +15,7 @@ from services.errors import InvalidTransition, PermissionDenied, ValidationFaile
 from services.identity.models import Account
 from services.jobs.models import OutboxJob
 from services.licences.credentials import jwks, verify_credential
-from services.licences.demo import _decide_open_tasks
+from services.licences.demo import _decide_open_tasks, demo_answers
 from services.licences.lifecycle import (
     change_status,
     expire_due_licences,
@@ -33,6 +33,8 @@ from services.notifications.models import Notification
 from tests.services.test_credentials import issue_demo_licence
 from workflows.models import Branch
 from workflows.states import BranchState
+
+PERMIT_ANSWERS = demo_answers("residence_permit")
 
 
 def account(db, local_part: str) -> Account:
@@ -160,7 +162,7 @@ def test_renewal_reminder_goes_out_once_30_days_before(db, licence):
 
 def _approve_renewal(app, db, old: Licence) -> Licence:
     resident = account(db, "resident")
-    application = submit_application(db, resident, "residence_permit", answers={}, uploads=[],
+    application = submit_application(db, resident, "residence_permit", answers=PERMIT_ANSWERS, uploads=[],
                                      submission_token=uuid.uuid4().hex, storage_dir=Path(app.config["UPLOAD_DIR"]),
                                      renews_licence_id=old.id)
     assert application.renews_licence_id == old.id

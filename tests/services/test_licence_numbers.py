@@ -12,16 +12,18 @@ from sqlalchemy import func, select
 from services.applications.models import Counter
 from services.applications.service import submit_application
 from services.identity.models import Account
-from services.licences.demo import _decide_open_tasks
+from services.licences.demo import _decide_open_tasks, demo_answers
 from services.licences.models import LicenceNumberReservation
 from services.licences.service import issue_licence, reserve_number_for_job
 from workflows.models import Branch
 from workflows.states import BranchState
 
+PERMIT_ANSWERS = demo_answers("residence_permit")
+
 
 def approved_branch(app, db) -> Branch:
     resident = db.scalar(select(Account).where(Account.email == "resident@demo.onewindow.test"))
-    application = submit_application(db, resident, "residence_permit", answers={}, uploads=[],
+    application = submit_application(db, resident, "residence_permit", answers=PERMIT_ANSWERS, uploads=[],
                                      submission_token=uuid.uuid4().hex, storage_dir=Path(app.config["UPLOAD_DIR"]))
     _decide_open_tasks(db, application.workflow_instance_id, dt.date.today())
     return db.scalar(select(Branch).where(Branch.instance_id == application.workflow_instance_id,

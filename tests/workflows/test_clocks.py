@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from services.catalogue.definitions import ACTIONS
 from services.errors import InvalidTransition, ValidationFailed
+from tests.workflows.shipped import shipped_registry
 from tests.workflows.test_engine import MONDAY, RecordingHooks, accept, open_tasks, start
 from workflows.calendar import WeekdayCalendar
-from workflows.definitions import load_directory
 from workflows.engine import Engine
 from workflows.models import Branch, Event, Timer
 from workflows.states import BranchState, InstanceState, RequestState, TaskState
@@ -39,7 +40,7 @@ def hooks():
 
 @pytest.fixture
 def engine(hooks):
-    return Engine(load_directory(actions={"issue_licences"}), CAL, hooks)
+    return Engine(shipped_registry(actions=ACTIONS), CAL, hooks)
 
 
 def branch_task(db, instance, agency):

@@ -7,11 +7,13 @@ import copy
 import pytest
 import yaml
 
+from services.catalogue.definitions import ACTIONS
+from tests.workflows.shipped import RESTAURANT, shipped_registry
 from workflows.conditions import ConditionError, parse_condition
-from workflows.definitions import DEFINITIONS_DIR, DefinitionError, load_directory, parse_definition
+from workflows.definitions import DefinitionError, parse_definition
 
-AGENCIES = {"hub", "market", "fire", "urban", "env", "police", "health", "medical", "hrss"}
-BASE = yaml.safe_load((DEFINITIONS_DIR / "open_restaurant.v1.yaml").read_text(encoding="utf-8"))
+AGENCIES = {"hub", "market", "fire", "urban", "env", "police", "health", "medical", "hrss", "tax", "housingfund"}
+BASE = yaml.safe_load((RESTAURANT).read_text(encoding="utf-8"))
 
 
 def broken(change) -> dict:
@@ -21,7 +23,7 @@ def broken(change) -> dict:
 
 
 def test_the_shipped_definitions_load():
-    registry = load_directory(agencies=AGENCIES, actions={"issue_licences"})
+    registry = shipped_registry(agencies=AGENCIES, actions=ACTIONS)
     definition = registry.get("open_restaurant")
     assert definition.version == 1 and set(definition.node("fan_out").branches) == {"market", "fire", "urban", "env"}
     newborn = registry.get("newborn")

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from services.catalogue.definitions import ACTIONS
 from services.errors import InvalidTransition, ValidationFailed
+from tests.workflows.shipped import shipped_registry
 from workflows.calendar import WeekdayCalendar
 from workflows.definitions import load_directory
 from workflows.engine import Engine
@@ -35,7 +37,7 @@ def hooks():
 
 @pytest.fixture
 def engine(hooks):
-    return Engine(load_directory(actions={"issue_licences"}), WeekdayCalendar(), hooks)
+    return Engine(shipped_registry(actions=ACTIONS), WeekdayCalendar(), hooks)
 
 
 def start(db, engine, data=None, command="c-start"):

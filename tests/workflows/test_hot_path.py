@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
+from services.catalogue.definitions import ACTIONS
+from tests.workflows.shipped import shipped_registry
 from tests.workflows.test_engine import MONDAY, accept, open_tasks, start
 from workflows.calendar import WeekdayCalendar
 from workflows.definitions import load_directory
@@ -23,7 +25,7 @@ from workflows.store import Batch
 
 @pytest.fixture
 def engine():
-    return Engine(load_directory(actions={"issue_licences"}), WeekdayCalendar())
+    return Engine(shipped_registry(actions=ACTIONS), WeekdayCalendar())
 
 
 class Statements:

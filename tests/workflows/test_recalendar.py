@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from services.catalogue.definitions import ACTIONS
+from tests.workflows.shipped import shipped_registry
 from tests.workflows.test_clocks import NoticeHooks
 from tests.workflows.test_engine import MONDAY, open_tasks, start
 from workflows.calendar import FixedCalendar, WeekdayCalendar
-from workflows.definitions import load_directory
 from workflows.engine import Engine
 from workflows.models import Branch, Event, Timer
 from workflows.recalendar import EVENT_KIND, recompute_deadlines
@@ -23,7 +24,7 @@ D = dt.date.fromisoformat
 
 @pytest.fixture
 def engine():
-    return Engine(load_directory(actions={"issue_licences"}), OLD, NoticeHooks())
+    return Engine(shipped_registry(actions=ACTIONS), OLD, NoticeHooks())
 
 
 def accepted_case(db, engine, command: str, day: dt.date):

@@ -8,17 +8,18 @@ import pytest
 import yaml
 
 from services.errors import InvalidTransition
+from tests.workflows.shipped import RESTAURANT, shipped_registry
 from tests.workflows.test_engine import MONDAY, accept, open_tasks
 from workflows.calendar import WeekdayCalendar
-from workflows.definitions import DEFINITIONS_DIR, load_directory
+from workflows.definitions import load_directory
 from workflows.engine import Engine
 from workflows.versions import migrate_instances
 
 
 @pytest.fixture
 def registry_dir(tmp_path):
-    shutil.copy(DEFINITIONS_DIR / "open_restaurant.v1.yaml", tmp_path)
-    raw = yaml.safe_load((DEFINITIONS_DIR / "open_restaurant.v1.yaml").read_text(encoding="utf-8"))
+    shutil.copy(RESTAURANT, tmp_path)
+    raw = yaml.safe_load((RESTAURANT).read_text(encoding="utf-8"))
     raw["version"] = 2
     nodes = raw["nodes"]
     nodes["fan_out"]["branches"] = ["food", "fire", "urban", "env"]  # market's branch renamed to food
@@ -28,7 +29,7 @@ def registry_dir(tmp_path):
 
 
 def test_new_cases_take_the_new_version_and_running_ones_keep_theirs(db, registry_dir):
-    old_engine = Engine(load_directory(DEFINITIONS_DIR), WeekdayCalendar())
+    old_engine = Engine(shipped_registry(), WeekdayCalendar())
     running = old_engine.start(db, "open_restaurant", subject_id=1, data={"floor_area": 10}, actor_id=1,
                                command_id="old", today=MONDAY)
     engine = Engine(load_directory(registry_dir), WeekdayCalendar())
@@ -41,7 +42,7 @@ def test_new_cases_take_the_new_version_and_running_ones_keep_theirs(db, registr
 
 def test_cases_at_the_join_move_when_branches_map_one_to_one(db, database, registry_dir):
     engine = Engine(load_directory(registry_dir), WeekdayCalendar())
-    instance = Engine(load_directory(DEFINITIONS_DIR), WeekdayCalendar()).start(
+    instance = Engine(shipped_registry(), WeekdayCalendar()).start(
         db, "open_restaurant", subject_id=1, data={"floor_area": 80, "signboard": True}, actor_id=1,
         command_id="s", today=MONDAY)
     waiting = engine.start(db, "open_restaurant", subject_id=3, data={}, actor_id=1, command_id="w", today=MONDAY)
@@ -63,7 +64,7 @@ def test_cases_at_the_join_move_when_branches_map_one_to_one(db, database, regis
 
 def test_mapping_must_be_one_to_one_and_keep_the_agency(db, registry_dir):
     engine = Engine(load_directory(registry_dir), WeekdayCalendar())
-    instance = Engine(load_directory(DEFINITIONS_DIR), WeekdayCalendar()).start(
+    instance = Engine(shipped_registry(), WeekdayCalendar()).start(
         db, "open_restaurant", subject_id=1, data={"floor_area": 80, "signboard": True}, actor_id=1,
         command_id="s", today=MONDAY)
     accept(db, engine, instance)

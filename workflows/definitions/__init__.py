@@ -1,4 +1,5 @@
-"""Approval process definitions: YAML data, validated when loaded, versioned by (key, version).
+"""Approval process definitions: YAML data, validated when loaded, versioned by (key, version). The definitions
+themselves live with the services that run them (services/catalogue/definitions/<service>/workflow.vN.yaml).
 
 A definition that does not make sense fails at load time with an error naming the file and the node, never halfway
 through somebody's case.
@@ -14,7 +15,6 @@ import yaml
 
 from workflows.conditions import Condition, ConditionError, parse_condition
 
-DEFINITIONS_DIR = Path(__file__).parent
 NODE_TYPES = {"task", "split", "join", "choice", "action", "end"}
 END_OUTCOMES = {"approved", "rejected", "withdrawn"}
 ROLES = {"clerk", "lead"}
@@ -212,14 +212,20 @@ class Registry:
         return sorted(self._by_key)
 
 
-def load_directory(directory: Path = DEFINITIONS_DIR, *, agencies: set[str] | None = None,
-                   actions: set[str] | None = None) -> Registry:
-    """Load and validate every ``*.yaml`` definition in ``directory``."""
+def load_files(paths: Iterable[Path], *, agencies: set[str] | None = None,
+               actions: set[str] | None = None) -> Registry:
+    """Load and validate the definitions in ``paths`` (the services' ``workflow.vN.yaml`` files, or test data)."""
     registry = Registry()
-    for path in sorted(directory.glob("*.yaml")):
+    for path in paths:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise DefinitionError(path.name, None, f"not valid YAML: {exc}") from None
         registry.add(parse_definition(raw, path.name, agencies=agencies, actions=actions))
     return registry
+
+
+def load_directory(directory: Path, *, agencies: set[str] | None = None,
+                   actions: set[str] | None = None) -> Registry:
+    """Load and validate every ``*.yaml`` definition in ``directory``."""
+    return load_files(sorted(directory.glob("*.yaml")), agencies=agencies, actions=actions)
