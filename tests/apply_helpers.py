@@ -4,6 +4,7 @@ pages, the documents, check your answers, send) and the same journey in a Playwr
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Callable
 
@@ -128,12 +129,17 @@ def apply_residence_permit(client, *, data: dict | None = None, files=None):
 
 # -- the same journey in a browser ----------------------------------------------------------------------------------
 
+_premises = itertools.count(100)
+
+
 def apply_restaurant_in_browser(page, base: str, *, floor_area: str = "120", signboard_choice: int = 1,
-                                shop_name: str = "示例小馆", address: str = "广州市天河区示例路1号",
+                                shop_name: str = "示例小馆", address: str | None = None,
                                 on_page: Callable[[str], None] | None = None) -> str:
     """Fill in and send the restaurant application with Playwright; ``on_page(label)`` is called on each page as it
-    is shown (the accessibility sweep runs axe there). Returns the case reference from the confirmation page."""
+    is shown (the accessibility sweep runs axe there). Returns the case reference from the confirmation page. Each
+    call is for other premises (one food business permit per premises), unless ``address`` says which."""
     check = on_page or (lambda label: None)
+    address = address or f"广州市天河区示例路{next(_premises)}号"
 
     def submit(selector: str = "main form button[type=submit]") -> None:
         with page.expect_navigation():

@@ -48,7 +48,7 @@ def test_queue_to_decision_with_the_keyboard_only(browser, live_server):
     # An application to work on (its form is filled with the mouse-free Playwright API; the subject is the clerk).
     sign_in_with_keyboard(page, live_server, "owner")
     reference = apply_restaurant_in_browser(page, live_server, shop_name="Keyboard Kitchen",
-                                            address="1 Example Road", floor_area="20", signboard_choice=2)
+                                            floor_area="20", signboard_choice=2)
     context.clear_cookies()
     context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
 

@@ -20,14 +20,16 @@ def _answers() -> list[tuple[str, dict]]:
         ("name", {"#child_name": "张小宝"}),
         ("sex", {"#child_sex-1": None}),
         ("birth", {"#born_on": born_on, "#birth_place": "广州市妇女儿童医疗中心"}),
-        ("parents", {"#mother_id": "440104199206074560", "#father_id": "440106198803151235"}),
+        ("parents", {"#mother_name": "李四", "#mother_id": "440104199206074560", "#father_name": "张三",
+                     "#father_id": "440106198803151235"}),
         ("household", {"#household_address": "广州市越秀区示例街2号"}),
         ("contact", {"#mobile": "13800138000"}),
     ]
 
 
 def _wrong_check_character(sweep) -> None:
-    fill(sweep.page, {"#mother_id": "440104199206074561", "#father_id": "440106198803151235"})
+    fill(sweep.page, {"#mother_name": "李四", "#mother_id": "440104199206074561", "#father_name": "张三",
+                      "#father_id": "440106198803151235"})
     sweep.submit()
     sweep.check("newborn: parents with a wrong check character")
 
