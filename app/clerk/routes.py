@@ -268,7 +268,8 @@ def _task_page(session, clerk, found, application, form, comment_form):
     service = definitions.catalogue().services.get(application.bundle.code)
     answers = clerk_view(service, found.agency_code, application.answers or {}) if service else []
     return render_template("clerk/task.html", task=found, form=form, resume_form=CommandForm(), view=view,
-                           answers=answers, groups=materials_by_item(application, service, view.requests),
+                           answers=answers,
+                           groups=materials_by_item(application, service, view.requests, agency=clerk.agency),
                            comment_form=comment_form,
                            comments=comments_for(session, clerk, application, found),
                            comment_time=lambda at: format_datetime(at, "yyyy-MM-dd HH:mm"))

@@ -42,11 +42,13 @@ from services.catalogue.definitions.model import Page, Section, Service
 from services.catalogue.models import Audience, Bundle
 from services.errors import InvalidTransition, NotFound, ValidationFailed
 from services.identity.service import enterprises_of
+from services.licences.service import licence_by_number
 from workflows.models import Request
 from workflows.states import RequestKind, RequestState
 
 DOCUMENTS = "documents"
 COMPLETED, IN_PROGRESS, NOT_STARTED, CANNOT_START = "completed", "in_progress", "not_started", "cannot_start"
+OPTIONAL = "optional"  # a document the applicant may leave out: it never holds up sending
 
 
 def _storage() -> Path:
@@ -122,6 +124,12 @@ def _item_done(draft: ApplicationDraft, status: ItemStatus) -> bool:
     return status.satisfied and (bool(status.files) or _material_key(status.item.code) in (draft.completed or []))
 
 
+def _item_status(draft: ApplicationDraft, status: ItemStatus) -> str:
+    if _item_done(draft, status):
+        return COMPLETED
+    return NOT_STARTED if status.item.required else OPTIONAL
+
+
 def _section_status(done: list[bool]) -> str:
     if done and all(done):
         return COMPLETED
@@ -140,8 +148,8 @@ def task_list(draft: ApplicationDraft, statuses: list[ItemStatus]) -> list[TaskS
     questions_done = all(s.status == COMPLETED for s in result)
     documents = [Task(_localized_item(status), url_for("portal.draft_material", draft_id=draft.id,
                                                        item_code=status.item.code),
-                      COMPLETED if _item_done(draft, status) else NOT_STARTED) for status in statuses]
-    documents_status = (_section_status([t.status == COMPLETED for t in documents]) if questions_done
+                      _item_status(draft, status)) for status in statuses]
+    documents_status = (_section_status([t.status in (COMPLETED, OPTIONAL) for t in documents]) if questions_done
                         else CANNOT_START)
     result.append(TaskSection(DOCUMENTS, _("Documents"), documents_status, documents if questions_done else []))
     all_done = all(s.status == COMPLETED for s in result)
@@ -400,8 +408,10 @@ def check_answers(draft_id: int):
                                                      storage_dir=_storage())
         except ValidationFailed as exc:
             if exc.code == "licence_held":
-                flash(_("You already hold licence %(number)s for these premises. Renew or amend that licence "
-                        "instead of applying for a second one.", number=exc.params.get("number", "")), "error")
+                held = licence_by_number(session, exc.params.get("number", ""))
+                flash(_("You already hold a valid %(licence)s for this, number %(number)s. Renew or amend that "
+                        "licence instead of applying for a second one.", number=held.number,
+                        licence=localized(held.licence_type, "name")), "error")
                 return redirect(url_for("portal.resume_draft", draft_id=draft_id))
             if exc.code != "stale_form":
                 flash(_("Some sections are not complete yet. Complete them, then check your answers again."),

@@ -27,12 +27,15 @@ from app.i18n import _
 from app.portal.timeline import branch_timeline, page_helpers
 from app.security import current_account, login_required
 from services.applications.decisions import withdraw_application
+from services.applications.materials import materials_by_item
 from services.applications.models import Material
 from services.applications.service import (
     case_for_applicant,
     case_view,
     material_path,
 )
+from services.catalogue import definitions
+from services.catalogue.answers import summary
 from services.errors import InvalidTransition
 from services.identity.models import Role
 from services.licences.service import licence_for_holder, licences_of_case
@@ -95,11 +98,18 @@ def page_links() -> dict:
                                                      draft_id=draft.id)}
 
 
+def _sent(application, requests=()) -> dict:
+    """What the applicant sent, for the confirmation and the case page: answers by section, files by item."""
+    service = definitions.catalogue().services.get(application.bundle.code)
+    answers = summary(service, application.answers or {}) if service else []
+    return {"answers": answers, "groups": materials_by_item(application, service, list(requests))}
+
+
 @bp.route("/cases/<reference>/submitted")
 @login_required(*APPLICANT_ROLES)
 def confirmation(reference: str):
     application = case_for_applicant(db_session(), current_account(), reference)
-    return render_template("portal/confirmation.html", application=application)
+    return render_template("portal/confirmation.html", application=application, **_sent(application))
 
 
 @bp.route("/cases/<reference>")
@@ -111,7 +121,7 @@ def case(reference: str):
     return render_template("portal/case.html", view=view, **page_helpers(view.agencies),
                            licences=licences_of_case(session, application.id),
                            timeline=branch_timeline(view.branches), rating=rating_of(session, application),
-                           may_rate=may_rate(application))
+                           may_rate=may_rate(application), **_sent(application, view.requests))
 
 
 @bp.route("/cases/<reference>/withdraw", methods=["GET", "POST"])

@@ -26,8 +26,10 @@ from workflows.states import BranchState
 FIRST_ORGANISATION_SERIAL = 60_000_000
 
 
-def issue_licences(session: Session, instance: WorkflowInstance, application: Application, service: Service) -> None:
-    """Queue the issuing of a licence for each approved branch whose matter grants one (one query for all)."""
+def issue_licences(session: Session, instance: WorkflowInstance, application: Application | None,
+                   service: Service | None) -> None:
+    """Queue the issuing of a licence for each approved branch whose matter grants one (one query for all). It reads
+    only the instance's branches (an engine test's instance may have no application)."""
     granting = session.scalars(select(Branch.id).join(Matter, Matter.code == Branch.matter_code).where(
         Branch.instance_id == instance.id, Branch.state == BranchState.APPROVED,
         Matter.licence_type_id.is_not(None)).order_by(Branch.id))
@@ -39,11 +41,11 @@ def register_enterprise(session: Session, instance: WorkflowInstance, applicatio
                         service: Service) -> None:
     """Register the enterprise the case founds: its name and address from the answers the definition names, a new
     unified social credit code (GB 32100, market supervision's authority code 9 and type 1, the definition's
-    division), the applicant as its legal representative. From now on the case is the enterprise's, so its licences
-    name it. Running twice registers once."""
+    division), the applicant as its legal representative. Its licences name it, while the case stays in the
+    founder's own list. Running twice registers once."""
     from services.applications.service import next_serial
 
-    if application.enterprise_id is not None:
+    if application.registered_enterprise_id is not None:
         return
     registration = service.registers_enterprise
     answers = application.answers or {}
@@ -56,7 +58,7 @@ def register_enterprise(session: Session, instance: WorkflowInstance, applicatio
                             legal_representative_id=application.applicant_id)
     session.add(enterprise)
     session.flush()
-    application.enterprise_id = enterprise.id
+    application.registered_enterprise_id = enterprise.id
     notify(session, application.applicant_id, "enterprise_registered", name=enterprise.name, uscc=uscc,
            reference=application.reference)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.applications.models import Application, ApplicationDraft, Material
 from services.applications.service import MAX_UPLOAD_BYTES, Upload, material_path, sniff_content_type, store_upload
-from services.catalogue.models import Bundle, MaterialItem
+from services.catalogue.models import Agency, Bundle, MaterialItem
 from services.errors import NotFound, ValidationFailed
 from services.licences.models import Licence, LicenceStatus
 from workflows.conditions import ConditionError, parse_condition
@@ -210,10 +210,24 @@ class MaterialGroup:
     answer: str | None = None
 
 
-def materials_by_item(application: Application, service, requests: list) -> list[MaterialGroup]:
+def agency_may_open(service, agency: Agency | None, item_code: str, requests: list) -> bool:
+    """Whether an agency's clerks may open a material of this item (``None``: the applicant, who may open all):
+    the items its view in the service's definition lists (every item for the lead window and for a view that
+    lists none); a supplement's files, the agency that asked for them and the lead window."""
+    if agency is None or agency.is_lead_window:
+        return True
+    if item_code.startswith("supplement-"):
+        return any(item_code.startswith(f"supplement-{r.id}-") and r.agency_code == agency.code for r in requests)
+    visible = service.materials_for(agency.code) if service is not None else None
+    return visible is None or item_code in visible
+
+
+def materials_by_item(application: Application, service, requests: list, *, agency: Agency | None = None
+                      ) -> list[MaterialGroup]:
     """Every file of the case under its item's title, in the service's order, then each supplement notice's items
-    (files and written answers) in the notice's order, then anything else (items a definition no longer has)."""
-    remaining = list(application.materials)
+    (files and written answers) in the notice's order, then anything else (items a definition no longer has). With
+    ``agency``, only what that agency's clerks may open (:func:`agency_may_open`)."""
+    remaining = [m for m in application.materials if agency_may_open(service, agency, m.item_code, requests)]
 
     def take(code: str) -> list[Material]:
         taken = [m for m in remaining if m.item_code == code]
@@ -229,7 +243,8 @@ def materials_by_item(application: Application, service, requests: list) -> list
         if files:
             groups.append(MaterialGroup(files, title=item.title))
     for notice in requests:
-        if notice.kind.value != "supplement":
+        if notice.kind.value != "supplement" or not agency_may_open(service, agency, f"supplement-{notice.id}-",
+                                                                        requests):
             continue
         for item in notice.notice_items:
             files = take(supplement_item_code(notice.id, item["number"]))

@@ -43,10 +43,12 @@ class Application(Base):
     renews_licence_id: Mapped[int | None] = mapped_column(ForeignKey("licences.id", use_alter=True), index=True)
     # The draft this case was sent from (the draft row is gone): the draft's old addresses lead here.
     source_draft_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The enterprise this case founded (start a business): its licences name it, while the case stays the founder's.
+    registered_enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
 
     bundle = relationship("Bundle", lazy="joined")
     applicant = relationship("Account", lazy="joined")
-    enterprise = relationship("Enterprise", lazy="joined")
+    enterprise = relationship("Enterprise", lazy="joined", foreign_keys="Application.enterprise_id")
     materials: Mapped[list[Material]] = relationship(back_populates="application", order_by="Material.id")
 
 

@@ -49,7 +49,8 @@ class ApplicationHooks:
         from services.applications.actions import ACTIONS
 
         application = session.scalar(select(Application).where(Application.workflow_instance_id == instance.id))
-        ACTIONS[action](session, instance, application, definitions.service(application.bundle.code))
+        service = definitions.service(application.bundle.code) if application is not None else None
+        ACTIONS[action](session, instance, application, service)
 
     def on_state_changed(self, session: Session, instance: WorkflowInstance) -> None:
         application = session.scalar(select(Application).where(Application.workflow_instance_id == instance.id))
@@ -319,11 +320,19 @@ def task_to_act_on(session: Session, clerk: Account, task_id: int) -> tuple[Task
 
 
 def clerk_may_see_material(session: Session, clerk: Account, material: Material) -> bool:
-    """A clerk sees the materials of cases that have (or had) a task in their agency."""
+    """A clerk sees the materials of cases that have (or had) a task in their agency, and of those the items their
+    agency's view in the service's definition lists (services.applications.materials.agency_may_open)."""
+    from services.applications.materials import agency_may_open
+
     _require_clerk(clerk)
     application = session.get(Application, material.application_id)
-    return session.scalar(select(Task.id).where(Task.instance_id == application.workflow_instance_id,
-                                                Task.agency_code == clerk.agency.code).limit(1)) is not None
+    if session.scalar(select(Task.id).where(Task.instance_id == application.workflow_instance_id,
+                                            Task.agency_code == clerk.agency.code).limit(1)) is None:
+        return False
+    requests = list(session.scalars(select(Request).where(Request.instance_id == application.workflow_instance_id,
+                                                          Request.kind == RequestKind.SUPPLEMENT)))
+    service = definitions.catalogue().services.get(application.bundle.code)
+    return agency_may_open(service, clerk.agency, material.item_code, requests)
 
 
 def decide_task(session: Session, clerk: Account, task_id: int, *, outcome: str, opinion: str, command_id: str,

@@ -184,12 +184,28 @@ def shown(spec: Field, value, *, masked: bool = False) -> Texts:
         labels = [spec.option(v).label if spec.option(v) else Texts(v, v, v) for v in value]
         return Texts(*(LIST_SEPARATOR.get(loc).join(label.get(loc) for label in labels)
                        for loc in ("zh", "zh_hant", "en")))
+    if spec.type == "date":
+        return _date_texts(value)
     text = str(value)
     if masked and spec.type == "resident_id":
         text = mask_resident_id(text)
     elif masked and spec.type == "mobile":
         text = text[:3] + "****" + text[-4:] if len(text) == 11 else "*" * len(text)
     return Texts(text, text, text)
+
+
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+
+
+def _date_texts(value) -> Texts:
+    """A date as people write it: 2026年11月20日, 20 November 2026 (stored as YYYY-MM-DD)."""
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        return Texts(str(value), str(value), str(value))
+    chinese = f"{day.year}年{day.month}月{day.day}日"
+    return Texts(chinese, chinese, f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}")
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ class Matter(Base):
     title_zh_hant: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str] = mapped_column(String(250))
     legal_basis_zh: Mapped[str] = mapped_column(Text, default="")
+    legal_basis_zh_hant: Mapped[str] = mapped_column(Text, default="", server_default="")
     legal_basis_en: Mapped[str] = mapped_column(Text, default="")
     audience: Mapped[Audience] = mapped_column(Enum(Audience, native_enum=False, length=20, validate_strings=True))
     statutory_days: Mapped[int] = mapped_column(Integer, default=20)

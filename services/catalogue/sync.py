@@ -62,8 +62,8 @@ def sync_catalogue(session: Session, loaded: Catalogue | None = None) -> dict[st
             matter = _upsert(session, Matter, {"code": spec.code}, {
                 "agency_id": agencies[spec.agency].id,
                 "licence_type_id": types[spec.licence_type].id if spec.licence_type else None,
-                **_texts("title", spec.title), "legal_basis_zh": spec.legal_basis.zh,
-                "legal_basis_en": spec.legal_basis.en, "audience": Audience(spec.audience),
+                **_texts("title", spec.title), **_texts("legal_basis", spec.legal_basis),
+                "audience": Audience(spec.audience),
                 "statutory_days": spec.statutory_days, "promised_days": spec.promised_days,
                 "fee_yuan": spec.fee_yuan, "fully_online": spec.fully_online and service.online})
             _upsert(session, BundleItem, {"bundle_id": bundle.id, "matter_id": matter.id},

@@ -48,7 +48,10 @@ def _source_value(source: str, service: Service, answers: dict, applicant: Accou
 
 
 def subject_key(spec: LicenceSpec, answers: dict) -> str | None:
-    """The answers that make two licences the same thing (``unique_by``), compared without spaces or case."""
+    """The answers that make two licences the same thing (``unique_by``), compared without spaces or case; for a
+    licence a holder has one of (``one_per_holder``), the same key for all."""
+    if spec.one_per_holder:
+        return "*"
     if not spec.unique_by:
         return None
     parts = ["".join(str(answers.get(name) or "").split()).upper() for name in spec.unique_by]
@@ -62,7 +65,9 @@ def licence_content(session, application: Application, licence_type_code: str, o
     spec = service.licences[licence_type_code]
     answers = applicable_answers(service, application.answers or {})
     applicant = session.get(Account, application.applicant_id)
-    enterprise = session.get(Enterprise, application.enterprise_id) if application.enterprise_id else None
+    # The enterprise that applied, or the one the case registered (start a business).
+    enterprise_id = application.enterprise_id or application.registered_enterprise_id
+    enterprise = session.get(Enterprise, enterprise_id) if enterprise_id else None
     holder = spec.holder
     if holder.kind == "enterprise":
         if enterprise is None:
@@ -88,6 +93,9 @@ def licence_content(session, application: Application, licence_type_code: str, o
     if spec.scope is not None:
         values = {name: _texts_dict(shown(field, answers.get(name))) for name, field in service.fields.items()}
         scope = _texts_dict(spec.scope.format(**values))
+    details = {"scope": scope, "lines": lines}
+    if spec.scope_label is not None:
+        details["scope_label"] = _texts_dict(spec.scope_label)
     return LicenceContent(holder_name=name, holder_identifier=identifier, holder_account_id=account_id,
-                          holder_enterprise_id=enterprise_id, details={"scope": scope, "lines": lines},
+                          holder_enterprise_id=enterprise_id, details=details,
                           conditions=(opinion or "").strip() or None, subject_key=subject_key(spec, answers))

@@ -105,6 +105,7 @@ def issue_version(session: Session, *, licence_type, application: Application, b
         "issuer_name_en": agency.name_en, "issue_date": today, "valid_from": valid_from, "valid_until": valid_until,
         "scope_zh": (details.get("scope") or {}).get("zh", ""), "scope_en": (details.get("scope") or {}).get("en", ""),
         "lines": details.get("lines", []), "conditions": conditions or "",
+        "scope_label": details.get("scope_label") or {"zh": "许可范围", "en": "Scope"},
         "case_reference": application.reference, "verify_url": verify_url,
         "qr_data_uri": qr_png_data_uri(verify_url),
     })

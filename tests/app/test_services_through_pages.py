@@ -148,7 +148,7 @@ def test_a_second_permit_for_the_same_premises_is_refused(app, client, db, sign_
                                    data={"address": RESTAURANT_ANSWERS["address"]})
     assert response.status_code == 302 and "/me/drafts/" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert f"You already hold licence {held.number} for these premises" in page
+    assert f"You already hold a valid Food Business Permit for this, number {held.number}" in page
     assert db.scalar(select(Application).where(Application.enterprise_id == held.holder_enterprise_id,
                                                Application.id != held.application_id)) is None
     # Other premises are another restaurant: that application is sent.
@@ -207,7 +207,8 @@ def test_start_a_business_registers_the_company_and_licenses_it(app, client, db,
     db.expire_all()
     application = db.scalar(select(Application).where(Application.reference == reference))
     assert application.status == CaseStatus.APPROVED
-    company = db.get(Enterprise, application.enterprise_id)
+    assert application.enterprise_id is None  # the founding case stays the founder's own
+    company = db.get(Enterprise, application.registered_enterprise_id)
     assert company.name == "广州示例科技有限公司" and company.address == "广州市天河区示例大道9号"
     assert validate_uscc(company.uscc) == company.uscc and company.uscc.startswith("91440106")
     assert company.legal_representative_id == application.applicant_id
@@ -225,8 +226,9 @@ def test_start_a_business_registers_the_company_and_licenses_it(app, client, db,
     assert "广州示例科技有限公司" in home and "You are its legal representative." in home
     assert f"/me/enterprises/{company.id}/" in home
     assert "is registered, with the unified social credit code" in home
+    assert f'href="/me/cases/{reference}"' in home  # the founding case stays in the founder's own list
     company_page = client.get(f"/me/enterprises/{company.id}/").get_data(as_text=True)
-    assert reference in company_page and licence.number in company_page
+    assert licence.number in company_page
 
 
 @pytest.mark.parametrize("bundle", ["open_restaurant", "newborn", "start_business"])
@@ -263,3 +265,25 @@ def test_the_owners_page_leads_to_the_enterprises_case_and_to_do(client, db, sig
     assert "广州示例餐饮有限公司" in home and "1 case under way" in home
     assert f'href="/me/cases/{reference}"' in home and "Send the material" in home
     assert f"See case {reference}" in home  # the message links to its case
+
+
+def test_each_agency_opens_only_the_documents_its_view_lists(client, db, sign_in_as):
+    """The medical security clerk matches the parents by masked numbers, so never opens their identity cards: not
+    listed on the task page, and a 404 by address. The health clerk, who prints the numbers, opens them."""
+    from services.applications.models import Material
+
+    sign_in_as("resident")
+    response, _ = apply_newborn(client)
+    reference = reference_of(response)
+    pages = accept_and_collect(client, sign_in_as, reference, ("health", "medical"))
+    application = db.scalar(select(Application).where(Application.reference == reference))
+    cards = db.scalar(select(Material).where(Material.application_id == application.id,
+                                             Material.item_code == "parents_id_cards"))
+    medical_task, medical_page = pages["medical"]
+    assert "parents_id_cards.pdf" not in medical_page and "birth_record.pdf" in medical_page
+    sign_in_as("clerk.medical")
+    assert client.get(f"/work/tasks/{medical_task}/materials/{cards.id}").status_code == 404
+    health_task, health_page = pages["health"]
+    assert "parents_id_cards.pdf" in health_page
+    sign_in_as("clerk.health")
+    assert client.get(f"/work/tasks/{health_task}/materials/{cards.id}").status_code == 200

@@ -59,7 +59,7 @@ def test_the_issued_credential_says_what_the_licence_says(app, db):
     # The credential is public: a resident's name and identity number are masked in it, as on the verify page.
     assert subject["name"] == "张*" and subject["identifier"] == "440***********1235"
     assert "张三" not in json.dumps(credential, ensure_ascii=False)
-    assert subject["licenceType"] == "residence_permit" and subject["scope"] == "居住地：广州市天河区体育西路8号"
+    assert subject["licenceType"] == "residence_permit" and subject["scope"] == "广州市天河区体育西路8号"
     header = json.loads(_unb64(licence.credential_jws.split(".")[0]))
     assert header["alg"] == "ES256" and header["typ"] == "vc+jwt"
     assert header["kid"] == jwks(Path(app.config["KEY_DIR"]), ["police"])["keys"][0]["kid"]

@@ -102,8 +102,13 @@ def test_an_agency_with_a_task_but_no_clerk_view(tree):
 
 
 def test_a_clerk_view_naming_no_field(tree):
-    edit(tree / "start_business/service.yaml", lambda d: d["clerks"]["tax"].append("turnover"))
+    edit(tree / "start_business/service.yaml", lambda d: d["clerks"]["tax"]["answers"].append("turnover"))
     fails(tree, "start_business/service.yaml", "clerks › tax › turnover", "names no journey field")
+
+
+def test_a_clerk_view_naming_no_material(tree):
+    edit(tree / "newborn/service.yaml", lambda d: d["clerks"]["medical"]["materials"].append("passport"))
+    fails(tree, "newborn/service.yaml", "clerks › medical › materials › passport", "names no material")
 
 
 def test_a_misspelt_key_is_not_ignored(tree):

@@ -392,6 +392,7 @@ def approved_restaurant_case(ledger: Ledger, storage_dir: Path) -> tuple[int, di
     """Apply for a restaurant and have every agency approve it, each step its own committed transaction (as the
     pages do). Returns (application id, {agency: branch id}, ids of the outbox jobs the approval recorded)."""
     from services.applications.service import Upload, decide_task, submit_application
+    from services.licences.demo import demo_answers
 
     token = uuid.uuid4().hex
     with ledger.Session() as session:
@@ -399,8 +400,9 @@ def approved_restaurant_case(ledger: Ledger, storage_dir: Path) -> tuple[int, di
         enterprise = session.scalar(select(Enterprise).where(Enterprise.legal_representative_id == owner.id))
         application = submit_application(
             session, owner, "open_restaurant", enterprise_id=enterprise.id, submission_token=token,
-            answers={"shop_name": "并发小馆", "address": "广州市天河区示例路2号", "floor_area": 120, "seats": 40,
-                     "signboard": True},
+            answers=demo_answers("open_restaurant", shop_name="并发小馆", address=f"示例路{token[:6]}号",
+                                 floor_area=120, seats=40, signboard=True, signboard_location="外墙",
+                                 signboard_area=3),
             uploads=[Upload("premises_proof", "lease.pdf", PDF)], storage_dir=storage_dir)
         ledger.applications.add(application.id)
         ledger.instances.add(application.workflow_instance_id)

@@ -157,6 +157,11 @@ def _check_clerks(service: Service, source: str, fields: dict, workflow: Definit
                 _fail(source, f"clerks › {agency} › {entry.field}", "only identity and mobile numbers are masked")
     for agency in sorted(working - set(service.clerks)):
         _fail(source, "clerks", f"agency {agency!r} has a task but no list of the answers its clerks see")
+    codes = {m.code for m in service.materials}
+    for agency, visible in service.clerk_materials.items():
+        for code in visible or ():
+            if code not in codes:
+                _fail(source, f"clerks › {agency} › materials › {code}", "names no material of this service")
 
 
 def _check_licences(service: Service, source: str, fields: dict) -> None:

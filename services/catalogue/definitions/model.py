@@ -188,8 +188,10 @@ class LicenceSpec:
     licence_type: str
     holder: Holder
     scope: Texts | None = None  # with {field} placeholders
+    scope_label: Texts | None = None  # what the scope is called on this licence (经营范围 on a business licence)
     fields: tuple[LicenceField, ...] = ()
     unique_by: tuple[str, ...] = ()  # one valid licence of this type per holder and these answers (the premises)
+    one_per_holder: bool = False  # one valid licence of this type per holder, whatever the answers (a permit)
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,9 @@ class Service:
     materials: tuple[MaterialSpec, ...]
     clerks: dict[str, tuple[ShownAnswer, ...]]
     licences: dict[str, LicenceSpec]
+    # The material items each agency's clerks may open (None: all of them); a supplement's files go to the agency
+    # that asked for them and the lead window.
+    clerk_materials: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     registers_enterprise: EnterpriseRegistration | None = None
     online: bool = True
     hooks: ModuleType | None = None
@@ -240,6 +245,10 @@ class Service:
 
     def hook(self, name: str):
         return getattr(self.hooks, name)
+
+    def materials_for(self, agency_code: str) -> tuple[str, ...] | None:
+        """The material item codes this agency's clerks may open; None for every item."""
+        return self.clerk_materials.get(agency_code)
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,7 @@ def parse_service_parts(reader: Reader) -> dict:
                          for i, s in enumerate(reader.list("journey", required=True))),
         "materials": tuple(_material(reader.child(m, f"materials[{i + 1}]"))
                            for i, m in enumerate(reader.list("materials"))),
-        "clerks": _clerks(reader.child(reader.get("clerks") or {}, "clerks")),
+        **_clerks(reader.child(reader.get("clerks") or {}, "clerks")),
         "licences": _licences(reader.child(reader.get("licences") or {}, "licences")),
         "registers_enterprise": _registration(reader),
     }
@@ -326,9 +326,18 @@ def _material(reader: Reader) -> MaterialSpec:
                         renewal_only=reader.bool("renewal_only"))
 
 
-def _clerks(reader: Reader) -> dict[str, tuple[ShownAnswer, ...]]:
-    views = {}
+def _clerks(reader: Reader) -> dict:
+    """Each agency's view: a list of answers (every material), or ``{answers: [...], materials: [...]}``."""
+    views, materials = {}, {}
     for agency, entries in reader.raw.items():
+        if isinstance(entries, dict):
+            view = reader.child(entries, str(agency))
+            view.only("answers", "materials")
+            codes = view.list("materials", required=True)
+            if not all(isinstance(code, str) for code in codes):
+                view.fail("expected a list of material codes", "materials")
+            materials[str(agency)] = tuple(codes)
+            entries = view.list("answers", required=True)
         place = reader.child({"answers": entries}, str(agency))
         shown = []
         for i, entry in enumerate(place.list("answers")):
@@ -341,14 +350,14 @@ def _clerks(reader: Reader) -> dict[str, tuple[ShownAnswer, ...]]:
         if not shown:
             place.fail("list the answers this agency's clerks see")
         views[str(agency)] = tuple(shown)
-    return views
+    return {"clerks": views, "clerk_materials": materials}
 
 
 def _licences(reader: Reader) -> dict[str, LicenceSpec]:
     specs = {}
     for type_code, raw in reader.raw.items():
         spec = reader.child(raw, str(type_code))
-        spec.only("holder", "scope", "fields", "unique_by")
+        spec.only("holder", "scope", "scope_label", "fields", "unique_by", "one_per_holder")
         holder_raw = spec.get("holder")
         if isinstance(holder_raw, str):
             holder = Holder(kind=holder_raw)
@@ -373,8 +382,12 @@ def _licences(reader: Reader) -> dict[str, LicenceSpec]:
         if not all(isinstance(name, str) for name in unique_by):
             spec.fail("expected a list of answer names", "unique_by")
         specs[str(type_code)] = LicenceSpec(licence_type=str(type_code), holder=holder,
-                                            scope=spec.texts("scope", required=False), fields=tuple(fields),
-                                            unique_by=tuple(unique_by))
+                                            scope=spec.texts("scope", required=False),
+                                            scope_label=spec.texts("scope_label", required=False),
+                                            fields=tuple(fields), unique_by=tuple(unique_by),
+                                            one_per_holder=spec.bool("one_per_holder"))
+        if specs[str(type_code)].one_per_holder and unique_by:
+            spec.fail("one_per_holder and unique_by exclude each other")
     return specs
 
 
