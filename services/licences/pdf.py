@@ -80,7 +80,7 @@ def render_licence_html(context: dict) -> str:
     optional values (``valid_until``, ``scope_en``, English names) may be ``None`` or empty, and a licence without
     lines of its own (``lines``: label and value in zh and en) or conditions may leave those out.
     """
-    return _env.get_template(TEMPLATE_NAME).render({"lines": [], "conditions": "",
+    return _env.get_template(TEMPLATE_NAME).render({"lines": [], "conditions": "", "holder_is_enterprise": False,
                                                     "scope_label": {"zh": "许可范围", "en": "Scope"}, **context})
 
 

@@ -102,6 +102,7 @@ def issue_version(session: Session, *, licence_type, application: Application, b
     html = render_licence_html({
         "number": number, "type_name_zh": licence_type.name_zh, "type_name_en": licence_type.name_en,
         "holder_name": holder_name, "holder_id_masked": holder_shown, "issuer_name_zh": agency.name_zh,
+        "holder_is_enterprise": holder_enterprise_id is not None,
         "issuer_name_en": agency.name_en, "issue_date": today, "valid_from": valid_from, "valid_until": valid_until,
         "scope_zh": (details.get("scope") or {}).get("zh", ""), "scope_en": (details.get("scope") or {}).get("en", ""),
         "lines": details.get("lines", []), "conditions": conditions or "",
