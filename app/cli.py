@@ -145,11 +145,12 @@ def register_commands(app) -> None:
         cases' deadlines it changes, keeping each case's working days left; every process picks it up."""
         import datetime as dt
 
+        from services import clock
         from services.applications.service import notices_directory
         from services.calendar_notices import InvalidNotice, install_notice
 
         try:
-            day = dt.date.fromisoformat(today) if today else dt.date.today()
+            day = dt.date.fromisoformat(today) if today else clock.today()
         except ValueError as exc:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from exc
         notice_dir = notices_directory()  # the directory every process of this instance watches

@@ -41,9 +41,11 @@ EXAMPLE_2027 = {
 
 
 def main() -> None:
+    from services import clock
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--notice", type=Path, help="a notice JSON file (default: the made-up 2027 one)")
-    parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=clock.today())
     parser.add_argument("--commit", action="store_true", help="keep the result (default: roll back)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")

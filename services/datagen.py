@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
 
+from services import clock
 from services.applications.models import CaseStatus
 from services.datagen_vocabulary import (
     APPROVAL_OPINIONS,
@@ -118,7 +119,7 @@ def generate(database: Database, *, applications: int = 1_000_000, residents: in
     database that autovacuum looks after would have them; it needs a connection of its own, so not in tests);
     otherwise the tables are only analysed."""
     started = time.perf_counter()
-    generator = _Generator(database, seed=seed, today=today or dt.date.today(), progress=progress or (lambda n: None))
+    generator = _Generator(database, seed=seed, today=today or clock.today(), progress=progress or (lambda n: None))
     generator.prepare()
     generator.writer = Writer(generator)
     first_enterprise, first_application = generator.next_id["enterprises"], generator.next_id["applications"]

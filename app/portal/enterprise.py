@@ -7,8 +7,6 @@ in the session and shows it in the header.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
@@ -23,6 +21,7 @@ from app.i18n import _, _l, localized
 from app.portal.routes import APPLICANT_ROLES, bp, drafts_of, page_links, page_numbers, timelines_of
 from app.portal.timeline import page_helpers
 from app.security import current_account, login_required
+from services import clock
 from services.catalogue.models import Audience, Bundle
 from services.errors import NotFound, ValidationFailed
 from services.identity.mandates import (
@@ -112,7 +111,7 @@ def enterprise_home(enterprise_id: int):
     if page.access.is_representative:  # the mandates table: one small query, whatever the number of mandates
         titles = {b.code: localized(b, "title") for b in db.scalars(select(Bundle).options(lazyload(Bundle.items)))}
     return render_template("portal/enterprise/home.html", sp=page, timelines=timelines_of(page),
-                           drafts=drafts_of(current_account(), enterprise_id), today=dt.date.today(),
+                           drafts=drafts_of(current_account(), enterprise_id), today=clock.today(),
                            bundle_titles=lambda codes: ", ".join(titles.get(c, c) for c in codes),
                            **page_links(), **page_helpers(page.agencies))
 

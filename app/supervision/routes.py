@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -16,6 +15,7 @@ from app import db_session
 from app.forms import CommandForm, max_length
 from app.i18n import _, _l, localized
 from app.security import current_account, login_required
+from services import clock
 from services.applications.decisions import decide_extension, extension_requests_for
 from services.applications.service import engine
 from services.errors import InvalidTransition
@@ -95,7 +95,7 @@ def dashboard_csv():
 
 def _csv(out: io.StringIO, name: str) -> Response:
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")  # BOM: Excel opens Chinese text correctly
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{dt.date.today().isoformat()}.csv"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{clock.today().isoformat()}.csv"'
     return response
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, exists, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.orm import Session, defaultload
 
+from services import clock
 from services.applications.models import Application
 from services.applications.service import _require_clerk, task_for_clerk
 from services.applications.tallies import queue_counts
@@ -116,7 +117,7 @@ def queue_page(session: Session, clerk: Account, flt: QueueFilter, calendar: Wor
                today: dt.date | None = None, page_size: int = PAGE_SIZE) -> QueuePage:
     """One page of the clerk's agency queue, soonest due first, with the count of every queue for the tabs."""
     _require_clerk(clerk)
-    today = today or dt.date.today()
+    today = today or clock.today()
     soon = calendar.add_working_days(today, 2)
     code = clerk.agency.code
     # The lead window holds the acceptance tasks (no branch); every other agency holds branch tasks.

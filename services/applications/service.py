@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from services import runtime
+from services import clock, runtime
 from services.applications.models import Application, CaseStatus, Counter, Material
 from services.calendar_notices import refresh_notices
 from services.catalogue.models import Agency, Bundle, Matter
@@ -198,7 +198,7 @@ def submit_application(session: Session, applicant: Account, bundle_code: str, *
         if renewed is None or not (renewed.holder_account_id == applicant.id or (
                 enterprise_id is not None and renewed.holder_enterprise_id == enterprise_id)):
             raise NotFound("licence")
-    today = today or dt.date.today()
+    today = today or clock.today()
     reference = make_reference("GZ", today, next_serial(session, f"case:{today.isoformat()}"))
     application = Application(reference=reference, bundle_id=bundle.id, applicant_id=applicant.id,
                               enterprise_id=enterprise_id, answers=answers, submission_token=submission_token,
@@ -330,4 +330,4 @@ def decide_task(session: Session, clerk: Account, task_id: int, *, outcome: str,
     """Accept, approve or reject a task of the clerk's agency (idempotent by ``command_id``)."""
     task, _application = task_to_act_on(session, clerk, task_id)
     return engine().complete_task(session, task.id, actor_id=clerk.id, outcome=outcome, opinion=opinion,
-                                  command_id=command_id, today=today or dt.date.today())
+                                  command_id=command_id, today=today or clock.today())

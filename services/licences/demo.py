@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.applications.service import Upload, decide_task, engine, submit_application
 from services.catalogue.demo import DEMO_DOMAIN
 from services.catalogue.models import Matter
@@ -81,7 +82,7 @@ def demo_case_licences(session: Session, local_part: str, bundle_code: str, answ
                        key_dir: Path, public_url: str, upload_dir: Path | None = None,
                        today: dt.date | None = None) -> list[Licence]:
     """Drive one demo applicant's case to approval (the same case on every call) and issue its licences."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     applicant = _account(session, local_part)
     enterprise_id = None
     if for_enterprise:

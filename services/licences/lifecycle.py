@@ -15,13 +15,14 @@ from pathlib import Path
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.db import utcnow
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import InvalidIdentifier, validate_licence_number
 from services.identity.models import Account, Enterprise, Role
 from services.jobs import queues
 from services.jobs.outbox import enqueue
-from services.licences.credentials import CHINA_TZ, effective_status
+from services.licences.credentials import effective_status
 from services.licences.models import Licence, LicenceAction, LicenceEvent, LicenceStatus
 from services.notifications import service as notifications
 
@@ -45,10 +46,6 @@ TRANSITIONS = {
 }
 NOTICE_OF = {LicenceAction.SUSPEND: "licence_suspended", LicenceAction.REINSTATE: "licence_reinstated",
              LicenceAction.REVOKE: "licence_revoked"}
-
-
-def today_in_china() -> dt.date:
-    return dt.datetime.now(CHINA_TZ).date()
 
 
 # --- Who may act, and finding licences -------------------------------------------------------------------------
@@ -162,7 +159,7 @@ def change_status(session: Session, clerk: Account, licence_id: int, action: Lic
     if _replayed(session, command_id, licence.id, action):
         return licence
     allowed, target = TRANSITIONS[action]
-    current = effective_status(licence, today or today_in_china())
+    current = effective_status(licence, today or clock.today())
     if current not in allowed:
         raise InvalidTransition(f"status_{current.value}")
     licence.status = target
@@ -206,7 +203,7 @@ def request_amendment(session: Session, clerk: Account, licence_id: int, *, hold
     require_issuing_clerk(clerk, licence)
     if _replayed(session, command_id, licence.id, LicenceAction.AMEND):
         return session.scalar(select(LicenceEvent).where(LicenceEvent.command_id == command_id))
-    current = effective_status(licence, today or today_in_china())
+    current = effective_status(licence, today or clock.today())
     if current != LicenceStatus.VALID:
         raise InvalidTransition(f"status_{current.value}")
     if pending_amendment(session, licence) is not None:
@@ -235,7 +232,7 @@ def issue_amended_version(session: Session, *, event_id: int, key_dir: Path, pub
     existing = superseding(session, old)
     if existing is not None:
         return existing
-    today = today or today_in_china()
+    today = today or clock.today()
     if effective_status(old, today) != LicenceStatus.VALID:
         log.info("amendment %s of %s not issued: the licence is %s now", event.id, old.number, old.status.value)
         # Marked, so that a licence reinstated later can be amended again.
@@ -267,7 +264,7 @@ def expire_due_licences(session: Session, today: dt.date | None = None, batch: i
     """Mark valid licences past their last day expired, with a history row and a notice each; return how many.
 
     The conditional UPDATE ... RETURNING changes each licence once, however many sweeps run at the same time."""
-    today = today or today_in_china()
+    today = today or clock.today()
     total = 0
     while True:
         due = select(Licence.id).where(Licence.status == LicenceStatus.VALID, Licence.valid_until < today) \
@@ -298,7 +295,7 @@ def send_renewal_reminders(session: Session, today: dt.date | None = None, days:
     ``renewal_reminder_sent_at`` marker is set by the same conditional UPDATE that picks the licence)."""
     from services.licences.service import renewal_under_way
 
-    today = today or today_in_china()
+    today = today or clock.today()
     total = 0
     while True:
         due = select(Licence.id).where(

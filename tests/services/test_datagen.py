@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections import Counter
 
 import pytest
 from sqlalchemy import func, select, text
 
+from services import clock
 from services.applications.models import Application, CaseStatus, Material
 from services.applications.service import next_serial
 from services.applications.tallies import BranchTally
@@ -29,7 +29,7 @@ from services.notifications.models import Notification
 from workflows.models import Branch, Event, Task, WorkflowInstance
 from workflows.states import BranchState, InstanceState, TaskState
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 @pytest.fixture
