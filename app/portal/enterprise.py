@@ -33,6 +33,7 @@ from services.identity.mandates import (
     revoke_mandate,
 )
 from services.service_pages import enterprise_activity, enterprise_page, page_number
+from workflows.states import EventKind
 
 ACTING_FOR = "acting_for"
 MANDATE_ERRORS = {
@@ -95,10 +96,10 @@ def acting_as():
     return render_template("portal/enterprise/acting_as.html", form=form), 400 if form.errors else 200
 
 
-AUDIT_LABELS = {
-    "started": _l("Submitted the application"),
-    "resubmitted": _l("Sent the supplement asked for"),
-    "withdrawn": _l("Withdrew the application"),
+AUDIT_LABELS = {  # one for each of services.identity.mandates.AUDITED_EVENTS
+    EventKind.STARTED: _l("Submitted the application"),
+    EventKind.RESUBMITTED: _l("Sent the supplement asked for"),
+    EventKind.WITHDRAWN: _l("Withdrew the application"),
 }
 
 

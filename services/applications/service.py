@@ -29,7 +29,7 @@ from services.identity.models import Account, Enterprise, Role
 from services.identity.service import enterprises_of
 from services.jobs import outbox, queues
 from services.licences.models import Licence
-from services.notifications.service import notify
+from services.notifications.service import NotificationKind, notify
 from workflows.calendar import default_calendar
 from workflows.definitions import load_directory
 from workflows.engine import Engine
@@ -37,7 +37,7 @@ from workflows.models import Branch, Event, Request, Task, WorkflowInstance
 from workflows.states import BranchState, InstanceState, RequestKind, RequestState
 
 ACTIONS = {"issue_licences"}
-APPLICANT_NOTICES = {"supplement_requested", "paused", "extension_granted"}
+APPLICANT_NOTICES = {NotificationKind.SUPPLEMENT_REQUESTED, NotificationKind.PAUSED, NotificationKind.EXTENSION_GRANTED}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
@@ -66,7 +66,8 @@ class ApplicationHooks:
         application.status = status
         if instance.state != InstanceState.RUNNING:
             application.decided_at = instance.ended_at
-        notify(session, application.applicant_id, f"case_{status.value}", reference=application.reference)
+        notify(session, application.applicant_id, NotificationKind(f"case_{status.value}"),
+               reference=application.reference)
 
     def on_notice(self, session: Session, instance: WorkflowInstance, kind: str, detail: dict) -> None:
         """Tell the applicant what is asked of them or why the clock moved; warn the agency of deadlines."""
@@ -74,6 +75,7 @@ class ApplicationHooks:
         if application is None:
             return
         params = {"reference": application.reference, **{k: v for k, v in detail.items() if k != "items"}}
+        kind = NotificationKind(kind)  # each notice the engine gives is a notification of the same name
         if kind in APPLICANT_NOTICES:
             notify(session, application.applicant_id, kind, **params)
             return
@@ -217,7 +219,7 @@ def submit_application(session: Session, applicant: Account, bundle_code: str, *
     instance = engine().start(session, bundle.workflow_key, subject_id=application.id, data=answers,
                               actor_id=applicant.id, command_id=f"submit:{submission_token}", today=today)
     application.workflow_instance_id = instance.id
-    notify(session, applicant.id, "case_submitted", reference=reference)
+    notify(session, applicant.id, NotificationKind.CASE_SUBMITTED, reference=reference)
     session.flush()
     return application
 

@@ -16,10 +16,11 @@ from services.db import Base, UTCDateTime, utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import InvalidIdentifier, validate_resident_id
 from services.identity.models import Account, Enterprise, Role
+from workflows.states import EventKind
 
 MAX_MANDATE_YEARS = 5
 # The case events an enterprise's legal representative sees in the audit of what was done for the enterprise.
-AUDITED_EVENTS = ("started", "resubmitted", "withdrawn")
+AUDITED_EVENTS = (EventKind.STARTED, EventKind.RESUBMITTED, EventKind.WITHDRAWN)
 
 
 class Mandate(Base):

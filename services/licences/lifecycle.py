@@ -25,6 +25,7 @@ from services.jobs.outbox import enqueue
 from services.licences.credentials import effective_status
 from services.licences.models import Licence, LicenceAction, LicenceEvent, LicenceStatus
 from services.notifications import service as notifications
+from services.notifications.service import NotificationKind
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,9 @@ TRANSITIONS = {
     LicenceAction.REVOKE: ((LicenceStatus.VALID, LicenceStatus.SUSPENDED, LicenceStatus.EXPIRED),
                            LicenceStatus.REVOKED),
 }
-NOTICE_OF = {LicenceAction.SUSPEND: "licence_suspended", LicenceAction.REINSTATE: "licence_reinstated",
-             LicenceAction.REVOKE: "licence_revoked"}
+NOTICE_OF = {LicenceAction.SUSPEND: NotificationKind.LICENCE_SUSPENDED,
+             LicenceAction.REINSTATE: NotificationKind.LICENCE_REINSTATED,
+             LicenceAction.REVOKE: NotificationKind.LICENCE_REVOKED}
 
 
 # --- Who may act, and finding licences -------------------------------------------------------------------------
@@ -183,7 +185,7 @@ def supersede(session: Session, old: Licence, new: Licence, *, why: str) -> None
     session.add(LicenceEvent(licence_id=old.id, action=LicenceAction.SUPERSEDE, from_status=previous,
                              to_status=LicenceStatus.SUPERSEDED, reason=why, details={"by": new.number},
                              at=utcnow()))
-    _notify_holder(session, old, "licence_superseded", new_number=new.number, why=why)
+    _notify_holder(session, old, NotificationKind.LICENCE_SUPERSEDED, new_number=new.number, why=why)
     session.flush()
 
 
@@ -283,7 +285,7 @@ def expire_due_licences(session: Session, today: dt.date | None = None, batch: i
         holders = _holders_of(session, [row[0] for row in changed])
         for licence_id, number, last_day in changed:
             if licence_id in holders:
-                notifications.notify(session, holders[licence_id], "licence_expired", number=number,
+                notifications.notify(session, holders[licence_id], NotificationKind.LICENCE_EXPIRED, number=number,
                                      valid_until=last_day.isoformat())
         session.flush()
         total += len(changed)
@@ -311,7 +313,7 @@ def send_renewal_reminders(session: Session, today: dt.date | None = None, days:
         holders = _holders_of(session, [row[0] for row in picked])
         for licence_id, number, last_day in picked:
             if licence_id in holders:
-                notifications.notify(session, holders[licence_id], "licence_renewal_due", number=number,
+                notifications.notify(session, holders[licence_id], NotificationKind.LICENCE_RENEWAL_DUE, number=number,
                                      valid_until=last_day.isoformat())
         session.flush()
         total += len(picked)
