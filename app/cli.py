@@ -15,11 +15,9 @@ def _database():
 
 
 def register_commands(app) -> None:
-    from app.cli_data import register_data_commands
     from app.cli_licences import register_licence_commands
 
     register_licence_commands(app)
-    register_data_commands(app)
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

@@ -373,7 +373,7 @@ def material(task_id: int, material_id: int):
 @bp.cli.command("recount-tallies")
 def recount_tallies_command():
     """Rebuild the queue and supervision tallies from the tasks and branches (after a bulk load that bypassed the
-    database triggers, such as `flask gen-data` on PostgreSQL as a superuser)."""
+    database triggers, such as bench/gen_data.py on PostgreSQL as a superuser)."""
     with current_app.extensions["onewindow_db"].transaction() as session:
         recount(session)
     click.echo("queue_tallies and branch_tallies recounted")

@@ -1,4 +1,4 @@
-"""Mandates, ratings and their follow-ups for the generated data (`flask gen-data`), written set-based by the
+"""Mandates, ratings and their follow-ups for the generated data (`bench/gen_data.py`), written set-based by the
 database (``INSERT ... SELECT``) after the cases: no row goes through Python, so a million cases take seconds.
 
 The mix, chosen by arithmetic on the ids so that a run is repeatable: one generated enterprise in five has
