@@ -19,6 +19,7 @@ from app.forms import BaseForm, BlankableIntegerField, CommandForm, max_length, 
 from app.i18n import _, _l, localized
 from app.portal.routes import send_material
 from app.security import current_account, login_required
+from app.verbs import attempt
 from services.applications.access import record_access
 from services.applications.comments import MAX_COMMENT, comments_for, post_comment
 from services.applications.decisions import pause_for_review, request_extension, request_supplement, resume_review
@@ -208,8 +209,10 @@ def queue():
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @login_required(Role.CLERK)
 def claim(task_id: int):
+    session = db_session()
     try:
-        claim_task(db_session(), current_account(), task_id)
+        with attempt(session):
+            claim_task(session, current_account(), task_id)
     except InvalidTransition:
         flash(_("Another clerk has already claimed this task. Nothing was changed."), "error")
     else:
@@ -220,8 +223,10 @@ def claim(task_id: int):
 @bp.route("/tasks/<int:task_id>/release", methods=["POST"])
 @login_required(Role.CLERK)
 def release(task_id: int):
+    session = db_session()
     try:
-        release_task(db_session(), current_account(), task_id)
+        with attempt(session):
+            release_task(session, current_account(), task_id)
     except InvalidTransition:
         flash(_("Only the clerk who claimed this task can release it. Nothing was changed."), "error")
     else:
@@ -245,7 +250,8 @@ def task(task_id: int):
                                chosen=chosen)
     if form.validate_on_submit():
         try:
-            _carry_out(session, clerk, found, form)
+            with attempt(session):
+                _carry_out(session, clerk, found, form)
         except ValidationFailed as exc:
             # The form checks these first; the service checks again because other callers (the API) exist.
             target = form.items if exc.code == "supplement_items_required" else form.opinion
@@ -293,7 +299,8 @@ def comment(task_id: int):
     form = CommentForm(prefix="comment")
     if form.validate_on_submit():
         try:
-            post_comment(session, clerk, application, body=form.body.data, command_id=form.command_id.data)
+            with attempt(session):
+                post_comment(session, clerk, application, body=form.body.data, command_id=form.command_id.data)
         except ValidationFailed:
             form.body.errors.append(_("Enter your comment in %(max)d characters or fewer.", max=MAX_COMMENT))
         else:
@@ -322,8 +329,9 @@ def reassign(task_id: int):
                                                           else "")) for c in clerks]
     if form.validate_on_submit():
         try:
-            reassign_task(session, lead, found.id, to_clerk_id=form.to_clerk.data, reason=form.reason.data,
-                          command_id=form.command_id.data)
+            with attempt(session):
+                reassign_task(session, lead, found.id, to_clerk_id=form.to_clerk.data, reason=form.reason.data,
+                              command_id=form.command_id.data)
         except InvalidTransition as exc:
             if exc.code == "already_assigned":
                 form.to_clerk.errors.append(_("This clerk already has the task. Select another clerk."))
@@ -349,7 +357,8 @@ def resume(task_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        resume_review(session, clerk, found.id, command_id=form.command_id.data)
+        with attempt(session):
+            resume_review(session, clerk, found.id, command_id=form.command_id.data)
     except InvalidTransition:
         flash(_("This review is not paused. Nothing was changed."), "error")
     else:

@@ -21,6 +21,7 @@ from app.i18n import _, _l, localized
 from app.portal.routes import APPLICANT_ROLES, bp, drafts_of, page_links, page_numbers, timelines_of
 from app.portal.timeline import page_helpers
 from app.security import current_account, login_required
+from app.verbs import attempt
 from services import clock
 from services.catalogue.models import Audience, Bundle
 from services.errors import NotFound, ValidationFailed
@@ -174,9 +175,10 @@ def grant(enterprise_id: int):
     form = _mandate_form(bundles)
     if form.validate_on_submit():
         try:
-            mandate = grant_mandate(db, account, enterprise_id, agent_identifier=form.agent.data,
-                                    bundle_codes=form.bundles.data or [], all_services=form.scope.data == "all",
-                                    expires_on=form.expires_on.data)
+            with attempt(db):
+                mandate = grant_mandate(db, account, enterprise_id, agent_identifier=form.agent.data,
+                                        bundle_codes=form.bundles.data or [], all_services=form.scope.data == "all",
+                                        expires_on=form.expires_on.data)
         except ValidationFailed as exc:
             field = {"expires_on": form.expires_on, "scope": form.bundles}.get(exc.params.get("field"), form.agent)
             field.errors = list(field.errors) + [str(MANDATE_ERRORS.get(exc.code, exc.code))]

@@ -25,6 +25,7 @@ from app.forms import CommandForm
 from app.i18n import _
 from app.portal.timeline import branch_timeline, page_helpers
 from app.security import current_account, login_required
+from app.verbs import attempt
 from services import clock
 from services.applications.decisions import withdraw_application
 from services.applications.models import Material
@@ -123,7 +124,9 @@ def withdraw(reference: str):
     form = CommandForm()
     if form.validate_on_submit():
         try:
-            withdraw_application(session, current_account(), reference, reason="", command_id=form.command_id.data)
+            with attempt(session):
+                withdraw_application(session, current_account(), reference, reason="",
+                                     command_id=form.command_id.data)
         except InvalidTransition:
             flash(_("This case has already been decided, so it can no longer be withdrawn."), "error")
         else:

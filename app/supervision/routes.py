@@ -15,6 +15,7 @@ from app import db_session
 from app.forms import CommandForm, max_length
 from app.i18n import _, _l, localized
 from app.security import current_account, login_required
+from app.verbs import attempt
 from services import clock
 from services.applications.decisions import decide_extension, extension_requests_for
 from services.applications.service import engine
@@ -107,8 +108,9 @@ def decide(request_id: int):
     rows = extension_requests_for(session, supervisor)
     if form.validate_on_submit():
         try:
-            decide_extension(session, supervisor, request_id, approve=form.decision.data == "grant",
-                             comment=(form.comment.data or "").strip(), command_id=form.command_id.data)
+            with attempt(session):
+                decide_extension(session, supervisor, request_id, approve=form.decision.data == "grant",
+                                 comment=(form.comment.data or "").strip(), command_id=form.command_id.data)
         except InvalidTransition:
             flash(_("This request was already decided. Nothing was changed."), "error")
         else:

@@ -39,6 +39,16 @@ def take_pending(session: Session) -> list[int]:
     return session.info.pop(PENDING_KEY, [])
 
 
+def pending_count(session: Session) -> int:
+    """How many outbox ids ``session`` holds for dispatch after commit (a mark for :func:`forget_pending`)."""
+    return len(session.info.get(PENDING_KEY, ()))
+
+
+def forget_pending(session: Session, *, keep: int) -> None:
+    """Forget the ids recorded after the first ``keep``: their rows were rolled back with a savepoint."""
+    del session.info.get(PENDING_KEY, [])[keep:]
+
+
 def dispatch(db: Database, job_ids: list[int], *, redis_url: str, prefix: str = "", force: bool = False) -> int:
     """Hand outbox rows to rq. A Redis outage leaves them undispatched for the sweep; nothing is lost.
 
