@@ -31,7 +31,8 @@ debs-test: debs-runtime
 translations: venv
 	$(VENV)/bin/pybabel compile -d translations
 
-# Re-extract the message catalogue template and merge it into the three catalogues (then translate the new strings).
+# Re-extract the message catalogue template and merge it into the three catalogues (then translate the new strings);
+# the catalogues are kept 120 columns wide, like the code, so that a merge shows only what changed.
 translations-extract: venv
 	$(VENV)/bin/pybabel extract -F translations/babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location \
 	  --sort-output --width 120 -o translations/messages.pot .

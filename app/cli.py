@@ -15,12 +15,10 @@ def _database():
 
 
 def register_commands(app) -> None:
-    from app.cli_data import register_data_commands
     from app.cli_licences import register_licence_commands
     from app.cli_services import services_group
 
     register_licence_commands(app)
-    register_data_commands(app)
     app.cli.add_command(services_group)
 
     @app.cli.command("seed-demo")
@@ -136,11 +134,12 @@ def register_commands(app) -> None:
         cases' deadlines it changes, keeping each case's working days left; every process picks it up."""
         import datetime as dt
 
+        from services import clock
         from services.applications.service import notices_directory
         from services.calendar_notices import InvalidNotice, install_notice
 
         try:
-            day = dt.date.fromisoformat(today) if today else dt.date.today()
+            day = dt.date.fromisoformat(today) if today else clock.today()
         except ValueError as exc:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from exc
         notice_dir = notices_directory()  # the directory every process of this instance watches

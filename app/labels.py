@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from app.i18n import _, _l
+from collections import defaultdict
+
+from app.i18n import _l
 from services.applications.models import CaseStatus
 from services.licences.models import LicenceStatus
-from workflows.states import BranchState, RequestState, TaskState
+from services.notifications.service import NotificationKind
+from workflows.states import BranchState, EventKind, RequestState, TaskState
 
 CASE_STATUS = {
     CaseStatus.SUBMITTED: _l("Waiting for acceptance"),
@@ -38,93 +41,91 @@ LICENCE_STATUS = {
     LicenceStatus.SUPERSEDED: _l("superseded"),
 }
 EVENT_KIND = {
-    "started": _l("Application received"),
-    "task_accept": _l("Accepted by the lead window"),
-    "fanned_out": _l("Sent to every agency concerned"),
-    "branch_skipped": _l("Not needed for this application"),
-    "task_approve": _l("Approved"),
-    "task_reject": _l("Refused"),
-    "joined": _l("All agencies approved"),
-    "action": _l("Licences requested"),
-    "ended": _l("Case closed"),
-    "withdrawn": _l("Withdrawn by the applicant"),
-    "deemed_accepted": _l("Counted as accepted on the day it arrived"),
-    "supplement_requested": _l("Supplement requested"),
-    "resubmitted": _l("Supplement received"),
-    "paused": _l("Paused for expert review"),
-    "resumed": _l("Review resumed"),
-    "extension_requested": _l("Extension requested"),
-    "extension_granted": _l("Time limit extended"),
-    "extension_refused": _l("Extension refused"),
-    "deadline_warning": _l("Two working days left"),
-    "overdue": _l("Over the time limit"),
-    "joint_overdue": _l("Over the joint time limit"),
-    "chose": _l("Route chosen"),
-    "migrated": _l("Moved to a new version of the procedure"),
-    "deadlines_recalculated": _l("Time limits recounted for the State Council's holiday arrangements"),
-    "task_reassigned": _l("Task handed to another clerk by the agency lead"),
+    EventKind.STARTED: _l("Application received"),
+    EventKind.TASK_ACCEPT: _l("Accepted by the lead window"),
+    EventKind.FANNED_OUT: _l("Sent to every agency concerned"),
+    EventKind.BRANCH_SKIPPED: _l("Not needed for this application"),
+    EventKind.TASK_APPROVE: _l("Approved"),
+    EventKind.TASK_REJECT: _l("Refused"),
+    EventKind.JOINED: _l("All agencies approved"),
+    EventKind.ACTION: _l("Licences requested"),
+    EventKind.ENDED: _l("Case closed"),
+    EventKind.WITHDRAWN: _l("Withdrawn by the applicant"),
+    EventKind.DEEMED_ACCEPTED: _l("Counted as accepted on the day it arrived"),
+    EventKind.SUPPLEMENT_REQUESTED: _l("Supplement requested"),
+    EventKind.RESUBMITTED: _l("Supplement received"),
+    EventKind.PAUSED: _l("Paused for expert review"),
+    EventKind.RESUMED: _l("Review resumed"),
+    EventKind.EXTENSION_REQUESTED: _l("Extension requested"),
+    EventKind.EXTENSION_GRANTED: _l("Time limit extended"),
+    EventKind.EXTENSION_REFUSED: _l("Extension refused"),
+    EventKind.DEADLINE_WARNING: _l("Two working days left"),
+    EventKind.OVERDUE: _l("Over the time limit"),
+    EventKind.JOINT_OVERDUE: _l("Over the joint time limit"),
+    EventKind.CHOSE: _l("Route chosen"),
+    EventKind.MIGRATED: _l("Moved to a new version of the procedure"),
+    EventKind.DEADLINES_RECALCULATED: _l("Time limits recounted for the State Council's holiday arrangements"),
+    EventKind.TASK_REASSIGNED: _l("Task handed to another clerk by the agency lead"),
+}
+
+# What each notification says. The placeholders are the notification's parameters, by the same names except where
+# NOTIFICATION_PARAMS maps a placeholder to another parameter; a parameter missing from a stored row reads as "".
+NOTIFICATION_TEXT = {
+    NotificationKind.CASE_SUBMITTED: _l("We received your application %(reference)s."),
+    NotificationKind.CASE_IN_REVIEW: _l("Application %(reference)s was accepted and sent to the agencies."),
+    NotificationKind.CASE_APPROVED: _l("Application %(reference)s was approved."),
+    NotificationKind.CASE_REJECTED: _l("Application %(reference)s was refused. The reasons and your right to appeal "
+                                       "are on the case page."),
+    NotificationKind.CASE_WITHDRAWN: _l("Application %(reference)s was withdrawn."),
+    NotificationKind.LICENCE_ISSUED: _l("Licence %(number)s was issued for application %(reference)s."),
+    NotificationKind.ENTERPRISE_REGISTERED: _l("%(name)s is registered, with the unified social credit code %(uscc)s "
+                                               "(application %(reference)s). You are its legal representative: "
+                                               "switch to it in the header to act for it."),
+    NotificationKind.SUPPLEMENT_REQUESTED: _l("Application %(reference)s: an agency needs more material from you. The "
+                                              "full list is on the case page."),
+    NotificationKind.PAUSED: _l("Application %(reference)s: the review is paused for expert review until about "
+                                "%(date)s. This time does not count against the time limit."),
+    NotificationKind.EXTENSION_GRANTED: _l("Application %(reference)s: the time limit was extended. Reason: "
+                                           "%(reason)s"),
+    NotificationKind.DEADLINE_WARNING: _l("Case %(reference)s: two working days left before %(date)s."),
+    NotificationKind.OVERDUE: _l("Case %(reference)s is over its time limit (due %(date)s)."),
+    NotificationKind.JOINT_OVERDUE: _l("Case %(reference)s is over the joint time limit (due %(date)s)."),
+    NotificationKind.LICENCE_SUSPENDED: _l("Licence %(number)s was suspended by the issuing agency. Reason: "
+                                           "%(reason)s"),
+    NotificationKind.LICENCE_REINSTATED: _l("Licence %(number)s is valid again: the issuing agency lifted the "
+                                            "suspension."),
+    NotificationKind.LICENCE_REVOKED: _l("Licence %(number)s was revoked by the issuing agency. Reason: %(reason)s. "
+                                         "You may apply for administrative reconsideration or bring an administrative "
+                                         "lawsuit."),
+    NotificationKind.LICENCE_EXPIRED: _l("Licence %(number)s expired on %(date)s."),
+    NotificationKind.LICENCE_RENEWAL_DUE: _l("Licence %(number)s expires on %(date)s. Apply for renewal at least 30 "
+                                             "days before it expires."),
+    NotificationKind.LICENCE_SUPERSEDED: _l("Licence %(number)s was replaced by licence %(new_number)s."),
+    NotificationKind.TASK_REASSIGNED: _l("Case %(reference)s: %(lead)s, the agency lead, reassigned its task. "
+                                         "Reason: %(reason)s"),
+    NotificationKind.DEADLINES_RECALCULATED: _l("Case %(reference)s: the State Council published the %(year)s public "
+                                                "holidays, so its time limits were recounted. You keep every working "
+                                                "day you had; the new dates are on the case page."),
+}
+NOTIFICATION_PARAMS = {
+    NotificationKind.PAUSED: {"date": "resume_expected_on"},
+    NotificationKind.DEADLINE_WARNING: {"date": "due_on"},
+    NotificationKind.OVERDUE: {"date": "due_on"},
+    NotificationKind.JOINT_OVERDUE: {"date": "joint_due"},
+    NotificationKind.LICENCE_EXPIRED: {"date": "valid_until"},
+    NotificationKind.LICENCE_RENEWAL_DUE: {"date": "valid_until"},
 }
 
 
-def licence_notification_text(kind: str, params: dict) -> str | None:
-    number = params.get("number", "")
-    if kind == "licence_suspended":
-        return _("Licence %(number)s was suspended by the issuing agency. Reason: %(reason)s", number=number,
-                 reason=params.get("reason", ""))
-    if kind == "licence_reinstated":
-        return _("Licence %(number)s is valid again: the issuing agency lifted the suspension.", number=number)
-    if kind == "licence_revoked":
-        return _("Licence %(number)s was revoked by the issuing agency. Reason: %(reason)s. You may apply for "
-                 "administrative reconsideration or bring an administrative lawsuit.", number=number,
-                 reason=params.get("reason", ""))
-    if kind == "licence_expired":
-        return _("Licence %(number)s expired on %(date)s.", number=number, date=params.get("valid_until", ""))
-    if kind == "licence_renewal_due":
-        return _("Licence %(number)s expires on %(date)s. Apply for renewal at least 30 days before it expires.",
-                 number=number, date=params.get("valid_until", ""))
-    if kind == "licence_superseded":
-        return _("Licence %(number)s was replaced by licence %(new_number)s.", number=number,
-                 new_number=params.get("new_number", ""))
-    return None
-
-
 def notification_text(kind: str, params: dict) -> str:
-    licence_text = licence_notification_text(kind, params)
-    if licence_text is not None:
-        return licence_text
-    reference = params.get("reference", "")
-    texts = {
-        "case_submitted": _("We received your application %(reference)s.", reference=reference),
-        "case_in_review": _("Application %(reference)s was accepted and sent to the agencies.", reference=reference),
-        "case_approved": _("Application %(reference)s was approved.", reference=reference),
-        "case_rejected": _("Application %(reference)s was refused. The reasons and your right to appeal are on "
-                           "the case page.", reference=reference),
-        "case_withdrawn": _("Application %(reference)s was withdrawn.", reference=reference),
-        "enterprise_registered": _("%(name)s is registered, with the unified social credit code %(uscc)s (application "
-                                   "%(reference)s). You are its legal representative: switch to it in the header to "
-                                   "act for it.", name=params.get("name", ""), uscc=params.get("uscc", ""),
-                                   reference=reference),
-        "licence_issued": _("Licence %(number)s was issued for application %(reference)s.",
-                            number=params.get("number", ""), reference=reference),
-        "supplement_requested": _("Application %(reference)s: an agency needs more material from you. The full "
-                                  "list is on the case page.", reference=reference),
-        "paused": _("Application %(reference)s: the review is paused for expert review until about %(date)s. "
-                    "This time does not count against the time limit.", reference=reference,
-                    date=params.get("resume_expected_on", "")),
-        "extension_granted": _("Application %(reference)s: the time limit was extended. Reason: %(reason)s",
-                               reference=reference, reason=params.get("reason", "")),
-        "deadline_warning": _("Case %(reference)s: two working days left before %(date)s.", reference=reference,
-                              date=params.get("due_on", "")),
-        "overdue": _("Case %(reference)s is over its time limit (due %(date)s).", reference=reference,
-                     date=params.get("due_on", "")),
-        "joint_overdue": _("Case %(reference)s is over the joint time limit (due %(date)s).", reference=reference,
-                           date=params.get("joint_due", "")),
-        "deadlines_recalculated": _("Case %(reference)s: the State Council published the %(year)s public holidays, "
-                                    "so its time limits were recounted. You keep every working day you had; the "
-                                    "new dates are on the case page.", reference=reference,
-                                    year=params.get("year", "")),
-    }
-    return texts.get(kind, kind)
+    """A stored notification in the reader's language (an unknown kind shows as itself)."""
+    text = NOTIFICATION_TEXT.get(kind)
+    if text is None:
+        return kind
+    values = defaultdict(str, params)
+    for placeholder, name in NOTIFICATION_PARAMS.get(kind, {}).items():
+        values[placeholder] = params.get(name, "")
+    return str(text) % values
 
 
 def template_labels() -> dict:

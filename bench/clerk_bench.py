@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Server-side time of the clerk's and the supervisor's pages on the `flask gen-data` volumes.
+"""Server-side time of the clerk's and the supervisor's pages on the `bench/gen_data.py` volumes.
 
 The app is built in this process on the bench database and each request goes through its test client, signed in by
 setting ``account_id`` in the session (as sign-in does); ``time.perf_counter`` around ``client.get`` is the server's
@@ -63,7 +63,7 @@ def cursor_for_page(flask_app, clerk_id: int, page: int, queue: str = "unclaimed
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
-                        help="the database filled by `flask gen-data` (default: $DATABASE_URL)")
+                        help="the database filled by bench/gen_data.py (default: $DATABASE_URL)")
     parser.add_argument("--requests", type=int, default=500, help="timed requests per page (default 500)")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="stop a page's timing after this long")
     parser.add_argument("--depths", default="1,100,1000", help="queue pages to time, comma-separated")
@@ -98,7 +98,7 @@ def main() -> None:
         supervisors = {email: session.scalar(select(Account.id).where(Account.email == email))
                        for email in ("supervisor@demo.onewindow.test", "supervisor.market@demo.onewindow.test")}
     if not clerks or not tasks:
-        raise SystemExit("no generated market clerks or open tasks: run `flask gen-data` first")
+        raise SystemExit("no generated market clerks or open tasks: run bench/gen_data.py first")
     log(f"{len(clerks)} market clerks, {len(tasks)} sampled open market tasks")
     timer = PageTimer(flask_app, explain=args.explain, explain_ms=args.explain_ms)
 

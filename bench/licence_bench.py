@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime as dt
 import io
 import json
 import multiprocessing
@@ -68,6 +67,7 @@ def approved_cases(app, count: int, mix: bool = False) -> list[int]:
     supervision, fire and urban management."""
     from sqlalchemy import select
 
+    from services import clock
     from services.applications.service import Upload, submit_application
     from services.identity.models import Account, Enterprise
     from services.jobs.models import OutboxJob
@@ -93,7 +93,7 @@ def approved_cases(app, count: int, mix: bool = False) -> list[int]:
                                                  answers=demo_answers("residence_permit"),
                                                  uploads=[], submission_token=uuid.uuid4().hex,
                                                  storage_dir=Path(app.config["UPLOAD_DIR"]))
-            _decide_open_tasks(session, application.workflow_instance_id, dt.date.today())
+            _decide_open_tasks(session, application.workflow_instance_id, clock.today())
         after = session.scalars(select(OutboxJob.id).where(OutboxJob.name == "issue_licence",
                                                            OutboxJob.done_at.is_(None)).order_by(OutboxJob.id))
         return [job_id for job_id in after if job_id not in before][:count]
@@ -101,16 +101,18 @@ def approved_cases(app, count: int, mix: bool = False) -> list[int]:
 
 def sample_html(app) -> str:
     """The licence HTML the job renders, for one licence (same template, same data shape, same QR code)."""
+    from services import clock
     from services.licences.pdf import render_licence_html
     from services.licences.qr import qr_png_data_uri
 
+    today = clock.today()
     number, url = "POLICE-2026-999999-7", f"{app.config['PUBLIC_URL']}/verify/POLICE-2026-999999-7"
     return render_licence_html({
         "number": number, "type_name_zh": "居住证", "type_name_en": "Residence Permit", "holder_name": "张三",
         "holder_id_masked": "440***********1235", "issuer_name_zh": "公安局",
         "issuer_name_en": "Public Security Bureau",
-        "issue_date": dt.date.today(), "valid_from": dt.date.today(), "valid_until": dt.date.today().replace(
-            year=dt.date.today().year + 1), "scope_zh": "居住地：广州市天河区", "scope_en": "",
+        "issue_date": today, "valid_from": today, "valid_until": today.replace(year=today.year + 1),
+        "scope_zh": "居住地：广州市天河区", "scope_en": "",
         "case_reference": "GZ20261125000001X", "verify_url": url, "qr_data_uri": qr_png_data_uri(url)})
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Server-side time of the applicant's pages on the `flask gen-data` volumes, then their throughput under gunicorn.
+"""Server-side time of the applicant's pages on the `bench/gen_data.py` volumes, then their throughput under gunicorn.
 
 Part 1, server time. The app is built in this process (``create_app`` with the bench database, no Redis, no periodic
 thread) and every request goes through its test client, signed in as a different generated user each time (the
@@ -227,7 +227,7 @@ def pick_users(flask_app, n: int, seed: int) -> dict[str, list[tuple[int | None,
             "SELECT id FROM accounts WHERE email IN ('supervisor@demo.onewindow.test', "
             "'supervisor.market@demo.onewindow.test') ORDER BY email")).all()]
     if not residents or not representatives or not cases:
-        raise SystemExit("no generated data in this database: run `flask gen-data` first")
+        raise SystemExit("no generated data in this database: run bench/gen_data.py first")
     return {
         "resident_home": [(r[0], "/me/") for r in residents[:n]],
         "enterprise_home": [(r[0], f"/me/enterprises/{r[1]}/") for r in representatives[:n]],
@@ -399,7 +399,7 @@ def throughput(args, pages: dict[str, list[tuple[int | None, str]]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
-                        help="the database filled by `flask gen-data` (default: $DATABASE_URL)")
+                        help="the database filled by bench/gen_data.py (default: $DATABASE_URL)")
     parser.add_argument("--requests", type=int, default=500, help="timed requests per page (default 500)")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="stop a page's timing after this long")
     parser.add_argument("--seed", type=int, default=1)

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """How long `flask calendar load-notice` holds the database: recounting every running case's deadlines.
 
-Runs ``workflows.recalendar.recompute_deadlines`` once, in one transaction, on a database filled by ``flask gen-data``,
-from the calendar as it is (no notice loaded: 2027 by the ``holidays`` rule) to the same calendar plus a 2027 notice,
-and prints one JSON line: the counts, the seconds, the machine's cores and load. The transaction is rolled back unless
-``--commit``, so the run can be repeated on the same data.
+Runs ``workflows.recalendar.recompute_deadlines`` once, in one transaction, on a database filled by
+``bench/gen_data.py``, from the calendar as it is (no notice loaded: 2027 by the ``holidays`` rule) to the same
+calendar plus a 2027 notice, and prints one JSON line: the counts, the seconds, the machine's cores and load. The
+transaction is rolled back unless ``--commit``, so the run can be repeated on the same data.
 
 The built-in notice is made up, shaped like a real one (a long Spring Festival with two adjusted working weekends, the
 May and October weeks), plus a day off on Monday 4 January that the rule does not have, so that the generated
@@ -41,14 +41,16 @@ EXAMPLE_2027 = {
 
 
 def main() -> None:
+    from services import clock
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--notice", type=Path, help="a notice JSON file (default: the made-up 2027 one)")
-    parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=clock.today())
     parser.add_argument("--commit", action="store_true", help="keep the result (default: roll back)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
     if not url:
-        raise SystemExit("set DATABASE_URL to a database filled by `flask gen-data`")
+        raise SystemExit("set DATABASE_URL to a database filled by bench/gen_data.py")
 
     import services.models  # noqa: F401  (every mapper)
     from services.db import Database

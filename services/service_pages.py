@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
+from services import clock
 from services.applications.access import AccessRecord
 from services.applications.models import Application, CaseStatus
 from services.catalogue.models import Agency, Bundle
@@ -162,7 +163,7 @@ def resident_page(session: Session, account: Account, pages: dict[str, int] | No
                   today: dt.date | None = None) -> ServicePage:
     """The person's own page: their personal cases (not those made for an enterprise), licences, to-dos, messages,
     who opened their cases, and the enterprises they may act for."""
-    today, pages = today or dt.date.today(), pages or {}
+    today, pages = today or clock.today(), pages or {}
     own = and_(Application.applicant_id == account.id, Application.enterprise_id.is_(None))
     parts = _cases_and_todos(session, own, Licence.holder_account_id == account.id, pages, today)
     notifications = _page(session, select(Notification).where(Notification.account_id == account.id)
@@ -177,7 +178,7 @@ def enterprise_page(session: Session, account: Account, enterprise_id: int, page
     """An enterprise's page for its legal representative or an agent with a valid mandate (NotFound otherwise).
     An agent sees the cases of the services the mandate covers; only the representative sees the mandates and the
     audit of what was done for the enterprise."""
-    today, pages = today or dt.date.today(), pages or {}
+    today, pages = today or clock.today(), pages or {}
     access = access_to(session, account, enterprise_id, today)
     cases_where = Application.enterprise_id == enterprise_id
     if access.bundle_codes is not None:

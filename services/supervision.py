@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.applications.models import Application
 from services.applications.tallies import branch_groups
 from services.catalogue.models import Agency, Matter
@@ -153,7 +154,7 @@ def _cards(session: Session, codes: list[str] | None, agencies: dict[str, Agency
 
 def dashboard(session: Session, supervisor: Account, calendar: WorkingCalendar, today: dt.date | None = None,
               card_limit: int = 25) -> Dashboard:
-    today = today or dt.date.today()
+    today = today or clock.today()
     codes = _scope(supervisor)
     soon = calendar.add_working_days(today, 2)
     agencies = {a.code: a for a in session.scalars(select(Agency).order_by(Agency.id))}

@@ -21,6 +21,7 @@ from accessibility.checks import check_html
 DEMO_PASSWORD = "OneWindow-demo-2026"
 
 
+
 def _database_url(tmp_root: Path) -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
 

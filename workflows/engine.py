@@ -35,7 +35,9 @@ from workflows.models import Branch, Request, Task, Timer, WorkflowInstance
 from workflows.states import (
     ENDED_INSTANCE_STATES,
     RUNNING_BRANCH_STATES,
+    TASK_EVENT,
     BranchState,
+    EventKind,
     InstanceState,
     Outcome,
     RequestKind,
@@ -100,7 +102,7 @@ class Engine:
         instance = WorkflowInstance(id=instance_id, **values)
         make_transient_to_detached(instance)
         session.add(instance)
-        batch.event(instance_id, actor_id, "started", None, {"version": definition.version}, command_id)
+        batch.event(instance_id, actor_id, EventKind.STARTED, None, {"version": definition.version}, command_id)
         self._enter(batch, definition, instance, definition.start, today)
         self._finish(batch, instance)
         return instance
@@ -122,7 +124,7 @@ class Engine:
             raise ValidationFailed("reasons_required")
         self._require_running_clock(context)
         self._close_task(batch, task, outcome, actor_id)
-        batch.event(instance.id, actor_id, f"task_{outcome}", node.id, {"opinion": opinion}, command_id)
+        batch.event(instance.id, actor_id, TASK_EVENT[outcome], node.id, {"opinion": opinion}, command_id)
         if node.acceptance:
             self._accept(batch, definition, instance, node, accepted_on=today)
         elif branch is not None:
@@ -142,7 +144,7 @@ class Engine:
         if instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("already_decided")
         batch = Batch(session)
-        batch.event(instance.id, actor_id, "withdrawn", None, {"reason": reason}, command_id)
+        batch.event(instance.id, actor_id, EventKind.WITHDRAWN, None, {"reason": reason}, command_id)
         self._cancel_open(batch, instance)
         self._end(batch, instance, InstanceState.WITHDRAWN)
         self._finish(batch, instance)
@@ -172,8 +174,8 @@ class Engine:
             self._cancel_timers(batch, instance.id, kinds={TimerKind.ACCEPTANCE_DEADLINE})
         request = self._new_request(session, task, branch, RequestKind.SUPPLEMENT, actor_id, items=items, note=note)
         detail = {"request_id": request.id, "items": items, "note": note}
-        batch.event(instance.id, actor_id, "supplement_requested", task.node_id, detail, command_id)
-        self.hooks.on_notice(session, instance, "supplement_requested", detail)
+        batch.event(instance.id, actor_id, EventKind.SUPPLEMENT_REQUESTED, task.node_id, detail, command_id)
+        self.hooks.on_notice(session, instance, EventKind.SUPPLEMENT_REQUESTED, detail)
         self._finish(batch, instance)
         return request
 
@@ -205,7 +207,7 @@ class Engine:
             definition = self.definition_of(instance)
             task.due_on = self.calendar.add_working_days(today, definition.node(task.node_id).limit_days)
             batch.timer(instance.id, TimerKind.ACCEPTANCE_DEADLINE, task.due_on + dt.timedelta(days=1), None)
-        batch.event(instance.id, actor_id, "resubmitted", task.node_id, {"request_id": request.id}, command_id)
+        batch.event(instance.id, actor_id, EventKind.RESUBMITTED, task.node_id, {"request_id": request.id}, command_id)
         self._finish(batch, instance)
         return request
 
@@ -226,8 +228,8 @@ class Engine:
         branch.resume_expected_on = self.calendar.add_working_days(today, expected_days)
         detail = {"reason": reason, "expected_days": expected_days,
                   "resume_expected_on": branch.resume_expected_on.isoformat()}
-        batch.event(instance.id, actor_id, "paused", branch.node_id, detail, command_id)
-        self.hooks.on_notice(session, instance, "paused", detail)
+        batch.event(instance.id, actor_id, EventKind.PAUSED, branch.node_id, detail, command_id)
+        self.hooks.on_notice(session, instance, EventKind.PAUSED, detail)
         self._finish(batch, instance)
         return branch
 
@@ -244,7 +246,7 @@ class Engine:
             raise InvalidTransition("not_paused")
         batch = Batch(session)
         self._restart_clock(batch, branch, today)
-        batch.event(instance.id, actor_id, "resumed", branch.node_id, {"due_on": branch.due_on.isoformat()},
+        batch.event(instance.id, actor_id, EventKind.RESUMED, branch.node_id, {"due_on": branch.due_on.isoformat()},
                     command_id)
         self._finish(batch, instance)
         return branch
@@ -269,7 +271,7 @@ class Engine:
         if branch.extended or pending is not None:
             raise InvalidTransition("already_extended")
         request = self._new_request(session, task, branch, RequestKind.EXTENSION, actor_id, items=[], note=reason)
-        batch.event(instance.id, actor_id, "extension_requested", branch.node_id,
+        batch.event(instance.id, actor_id, EventKind.EXTENSION_REQUESTED, branch.node_id,
                     {"request_id": request.id, "reason": reason}, command_id)
         self._finish(batch, instance)
         return request
@@ -293,7 +295,7 @@ class Engine:
         batch = Batch(session)
         if not approve or branch.state not in RUNNING_BRANCH_STATES:
             request.state = RequestState.REFUSED
-            batch.event(instance.id, actor_id, "extension_refused", branch.node_id,
+            batch.event(instance.id, actor_id, EventKind.EXTENSION_REFUSED, branch.node_id,
                         {"request_id": request.id, "comment": comment}, command_id)
             self._finish(batch, instance)
             return request
@@ -313,8 +315,8 @@ class Engine:
             self._reschedule_joint(batch, instance)
         detail = {"request_id": request.id, "reason": request.note, "due_on": branch.due_on.isoformat(),
                   "agency": branch.agency_code}
-        batch.event(instance.id, actor_id, "extension_granted", branch.node_id, detail, command_id)
-        self.hooks.on_notice(session, instance, "extension_granted", detail)
+        batch.event(instance.id, actor_id, EventKind.EXTENSION_GRANTED, branch.node_id, detail, command_id)
+        self.hooks.on_notice(session, instance, EventKind.EXTENSION_GRANTED, detail)
         self._finish(batch, instance)
         return request
 
@@ -347,22 +349,22 @@ class Engine:
                 return False
             instance.joint_overdue = True
             detail = {"joint_due": instance.joint_due.isoformat()}
-            batch.event(instance.id, None, "joint_overdue", None, detail, command_id)
-            self.hooks.on_notice(session, instance, "joint_overdue", detail)
+            batch.event(instance.id, None, EventKind.JOINT_OVERDUE, None, detail, command_id)
+            self.hooks.on_notice(session, instance, EventKind.JOINT_OVERDUE, detail)
             return True
         branch = session.get(Branch, timer.branch_id)
         if branch is None or branch.state != BranchState.ACTIVE:
             return False
         detail = {"agency": branch.agency_code, "due_on": branch.due_on.isoformat(), "branch_id": branch.id}
         if timer.kind == TimerKind.BRANCH_WARNING:
-            batch.event(instance.id, None, "deadline_warning", branch.node_id, detail, command_id)
-            self.hooks.on_notice(session, instance, "deadline_warning", detail)
+            batch.event(instance.id, None, EventKind.DEADLINE_WARNING, branch.node_id, detail, command_id)
+            self.hooks.on_notice(session, instance, EventKind.DEADLINE_WARNING, detail)
             return True
         if branch.due_on >= today:
             return False
         branch.overdue = True
-        batch.event(instance.id, None, "overdue", branch.node_id, detail, command_id)
-        self.hooks.on_notice(session, instance, "overdue", detail)
+        batch.event(instance.id, None, EventKind.OVERDUE, branch.node_id, detail, command_id)
+        self.hooks.on_notice(session, instance, EventKind.OVERDUE, detail)
         return True
 
     # -- versions -------------------------------------------------------------------------------------------------
@@ -406,8 +408,8 @@ class Engine:
                 branch.node_id = new_ids[branch.node_id]
         instance.definition_version = version
         batch = Batch(session)
-        batch.event(instance.id, actor_id, "migrated", None, {"from": old_version, "to": version, "mapping": new_ids},
-                    command_id)
+        batch.event(instance.id, actor_id, EventKind.MIGRATED, None,
+                    {"from": old_version, "to": version, "mapping": new_ids}, command_id)
         self._finish(batch, instance)
         return instance
 
@@ -490,15 +492,15 @@ class Engine:
                     return
                 node_id = node.join  # no branch applies: nothing to wait for
             elif node.type == "join":
-                batch.event(instance.id, None, "joined", node.id, {}, f"join:{instance.id}:{node.id}")
+                batch.event(instance.id, None, EventKind.JOINED, node.id, {}, f"join:{instance.id}:{node.id}")
                 node_id = node.next
             elif node.type == "choice":
                 node_id = next((nxt for cond, nxt in node.cases if cond.evaluate(instance.data)), node.default)
-                batch.event(instance.id, None, "chose", node.id, {"next": node_id}, None)
+                batch.event(instance.id, None, EventKind.CHOSE, node.id, {"next": node_id}, None)
             elif node.type == "action":
                 batch.write()  # the action may read what this command has done so far
                 self.hooks.run_action(session, instance, node.action)
-                batch.event(instance.id, None, "action", node.id, {"action": node.action}, None)
+                batch.event(instance.id, None, EventKind.ACTION, node.id, {"action": node.action}, None)
                 node_id = node.next
             elif node.type == "end":
                 self._end(batch, instance, InstanceState(node.outcome))
@@ -535,7 +537,7 @@ class Engine:
         if asked is not None:
             return False
         self._close_task(batch, acceptance, Outcome.ACCEPT, None)
-        batch.event(instance.id, None, "deemed_accepted", acceptance.node_id,
+        batch.event(instance.id, None, EventKind.DEEMED_ACCEPTED, acceptance.node_id,
                     {"accepted_on": instance.received_on.isoformat()}, command_id)
         self._accept(batch, definition, instance, definition.node(acceptance.node_id),
                      accepted_on=instance.received_on)
@@ -547,7 +549,7 @@ class Engine:
         for branch_id in split.branches:
             node = definition.node(branch_id)
             if node.when is not None and not node.when.evaluate(instance.data):
-                batch.event(instance.id, None, "branch_skipped", node.id, {"condition": node.when.source}, None)
+                batch.event(instance.id, None, EventKind.BRANCH_SKIPPED, node.id, {"condition": node.when.source}, None)
                 continue
             branch = batch.branch(instance_id=instance.id, node_id=node.id, agency_code=node.agency,
                                   matter_code=node.matter, state=BranchState.ACTIVE, started_on=today,
@@ -555,7 +557,7 @@ class Engine:
             self._open_task(batch, instance, node, today, branch)
             self._schedule_branch_timers(batch, instance.id, branch, today, fresh=True)
             started.append(node.id)
-        batch.event(instance.id, None, "fanned_out", split.id, {"branches": started}, None)
+        batch.event(instance.id, None, EventKind.FANNED_OUT, split.id, {"branches": started}, None)
         return bool(started)
 
     def _decide_branch(self, batch: Batch, definition, context: TaskContext, outcome, opinion, actor_id, today):
@@ -601,7 +603,7 @@ class Engine:
         instance.state = state
         instance.ended_at = utcnow()
         self._cancel_timers(batch, instance.id)
-        batch.event(instance.id, None, "ended", None, {"state": state.value}, None)
+        batch.event(instance.id, None, EventKind.ENDED, None, {"state": state.value}, None)
         self.hooks.on_state_changed(batch.session, instance)
 
     # -- internals: clocks and timers ----------------------------------------------------------------------------

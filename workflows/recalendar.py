@@ -27,11 +27,11 @@ from services.db import utcnow
 from workflows.calendar import WorkingCalendar
 from workflows.engine import WARNING_DAYS
 from workflows.models import Branch, Event, Task, Timer, WorkflowInstance
-from workflows.states import ENDED_INSTANCE_STATES, BranchState, InstanceState, TaskState, TimerKind
+from workflows.states import ENDED_INSTANCE_STATES, BranchState, EventKind, InstanceState, TaskState, TimerKind
 
 __all__ = ["EVENT_KIND", "recount", "recompute_deadlines"]
 
-EVENT_KIND = "deadlines_recalculated"
+EVENT_KIND = EventKind.DEADLINES_RECALCULATED
 RUNNING_INSTANCE_STATES = tuple(state for state in InstanceState if state not in ENDED_INSTANCE_STATES)
 DEADLINE_TIMERS = (TimerKind.ACCEPTANCE_DEADLINE, TimerKind.BRANCH_DEADLINE, TimerKind.JOINT_DEADLINE)
 ONE_DAY = dt.timedelta(days=1)

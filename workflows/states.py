@@ -1,4 +1,7 @@
-"""States of workflow instances, branches and tasks."""
+"""States of workflow instances, branches and tasks; outcomes; the kinds of event a case's history records.
+
+Stored values are the members' values (plain strings); the pages' translated labels for each are in app/labels.py.
+"""
 
 import enum
 
@@ -50,6 +53,41 @@ class Outcome(enum.StrEnum):
     ACCEPT = "accept"
     APPROVE = "approve"
     REJECT = "reject"
+
+
+class EventKind(enum.StrEnum):
+    """What the append-only event log records (``wf_events.kind``). The engine writes these, except where noted."""
+
+    STARTED = "started"
+    TASK_ACCEPT = "task_accept"
+    TASK_APPROVE = "task_approve"
+    TASK_REJECT = "task_reject"
+    FANNED_OUT = "fanned_out"
+    BRANCH_SKIPPED = "branch_skipped"
+    CHOSE = "chose"
+    JOINED = "joined"
+    ACTION = "action"
+    ENDED = "ended"
+    WITHDRAWN = "withdrawn"
+    DEEMED_ACCEPTED = "deemed_accepted"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    RESUBMITTED = "resubmitted"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_GRANTED = "extension_granted"
+    EXTENSION_REFUSED = "extension_refused"
+    DEADLINE_WARNING = "deadline_warning"
+    OVERDUE = "overdue"
+    JOINT_OVERDUE = "joint_overdue"
+    MIGRATED = "migrated"
+    DEADLINES_RECALCULATED = "deadlines_recalculated"  # workflows.recalendar, when a holiday notice is loaded
+    TASK_REASSIGNED = "task_reassigned"  # services.applications.queues: an agency lead moved a task
+
+
+# The event recording a completed task, by its outcome.
+TASK_EVENT = {Outcome.ACCEPT: EventKind.TASK_ACCEPT, Outcome.APPROVE: EventKind.TASK_APPROVE,
+              Outcome.REJECT: EventKind.TASK_REJECT}
 
 
 RUNNING_BRANCH_STATES = {BranchState.ACTIVE, BranchState.WAITING_APPLICANT, BranchState.PAUSED}

@@ -15,6 +15,7 @@ from app.clerk.routes import bp
 from app.forms import BaseForm, CommandForm, max_length, required
 from app.i18n import _, _l
 from app.security import current_account, login_required
+from app.verbs import attempt
 from services.errors import InvalidTransition, ValidationFailed
 from services.identity.models import Role
 from services.licences.credentials import effective_status
@@ -141,7 +142,9 @@ def licence_status(number: str, action_name: str):
             return render_template("clerk/licences/confirm.html", licence=found, form=form, title=title,
                                    action_name=action_name, fields=[(form.reason.label.text, form.reason.data)])
         try:
-            change_status(session, clerk, found.id, action, reason=form.reason.data, command_id=form.command_id.data)
+            with attempt(session):
+                change_status(session, clerk, found.id, action, reason=form.reason.data,
+                              command_id=form.command_id.data)
         except ValidationFailed:
             form.reason.errors.append(_("Enter the reason in 2000 characters or fewer."))
         except InvalidTransition as exc:
@@ -170,8 +173,9 @@ def licence_amend(number: str):
                                            (form.scope.label.text, form.scope.data or _("None stated")),
                                            (form.reason.label.text, form.reason.data)])
         try:
-            request_amendment(session, clerk, found.id, holder_name=form.holder_name.data, scope=form.scope.data,
-                              reason=form.reason.data, command_id=form.command_id.data)
+            with attempt(session):
+                request_amendment(session, clerk, found.id, holder_name=form.holder_name.data, scope=form.scope.data,
+                                  reason=form.reason.data, command_id=form.command_id.data)
         except ValidationFailed:
             form.holder_name.errors.append(_("Check the holder name, the scope and the reason: each must be filled "
                                              "in within its length, and something must change."))

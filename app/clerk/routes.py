@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import click
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -18,6 +19,7 @@ from app.forms import BaseForm, BlankableIntegerField, CommandForm, max_length, 
 from app.i18n import _, _l, localized
 from app.portal.routes import send_material
 from app.security import current_account, login_required
+from app.verbs import attempt
 from services.applications.access import record_access
 from services.applications.comments import MAX_COMMENT, comments_for, post_comment
 from services.applications.decisions import pause_for_review, request_extension, request_supplement, resume_review
@@ -25,9 +27,8 @@ from services.applications.materials import materials_by_item
 from services.applications.models import Material
 from services.applications.queues import (
     MAX_REASON,
-    QUEUES,
-    REASSIGNED,
     QueueFilter,
+    WorkQueue,
     agency_clerks,
     claim_task,
     queue_page,
@@ -48,14 +49,32 @@ from services.catalogue.models import Bundle
 from services.errors import InvalidTransition, ValidationFailed
 from services.identity.models import Role
 from services.notifications.models import Notification
+from services.notifications.service import NotificationKind
 from workflows.states import Outcome
 
 bp = Blueprint("clerk", __name__, url_prefix="/work")
 
 
-SUPPLEMENT = "supplement"
-PAUSE = "pause"
-EXTEND = "extend"
+class Decision(enum.StrEnum):
+    """What a clerk may decide on a task: one of the engine's outcomes (workflows.states.Outcome), or a step that
+    stops the branch's clock or asks for more time and leaves the task open."""
+
+    ACCEPT = Outcome.ACCEPT.value
+    APPROVE = Outcome.APPROVE.value
+    REJECT = Outcome.REJECT.value
+    SUPPLEMENT = "supplement"
+    PAUSE = "pause"
+    EXTEND = "extend"
+
+
+DECISION_LABELS = {
+    Decision.ACCEPT: _l("Accept the application"),
+    Decision.APPROVE: _l("Approve"),
+    Decision.REJECT: _l("Refuse"),
+    Decision.SUPPLEMENT: _l("Ask for supplements (one-time notice)"),
+    Decision.PAUSE: _l("Pause for expert review, testing or a hearing"),
+    Decision.EXTEND: _l("Ask a supervisor for a 10-working-day extension"),
+}
 
 
 class DecisionForm(CommandForm):
@@ -72,18 +91,18 @@ class DecisionForm(CommandForm):
 
     def validate_opinion(self, field):
         text = (field.data or "").strip()
-        if self.outcome.data == Outcome.REJECT and not text:
+        if self.outcome.data == Decision.REJECT and not text:
             raise ValidationError(_l("Enter the reasons for the refusal. The applicant will see them."))
-        if self.outcome.data in (PAUSE, EXTEND) and not text:
+        if self.outcome.data in (Decision.PAUSE, Decision.EXTEND) and not text:
             raise ValidationError(_l("Enter the reason. The applicant will be told it."))
 
     def validate_items(self, field):
-        if self.outcome.data == SUPPLEMENT and not self.item_list() and not self.question_list():
+        if self.outcome.data == Decision.SUPPLEMENT and not self.item_list() and not self.question_list():
             raise ValidationError(_l("List every missing material (or question), one per line, so the applicant is "
                                      "told everything at once."))
 
     def validate_expected_days(self, field):
-        if self.outcome.data != PAUSE:
+        if self.outcome.data != Decision.PAUSE:
             return
         if field.data is None:
             raise ValidationError(_l("Enter the expected length of the expert review in working days."))
@@ -104,47 +123,44 @@ class DecisionForm(CommandForm):
 def _decision_form(task) -> DecisionForm:
     form = DecisionForm()
     if task.branch_id is None:
-        form.outcome.choices = [SelectChoice(Outcome.ACCEPT.value, _("Accept the application")),
-                                SelectChoice(SUPPLEMENT, _("Ask for supplements (one-time notice)"))]
+        choices = [Decision.ACCEPT, Decision.SUPPLEMENT]
     else:
-        form.outcome.choices = [SelectChoice(Outcome.APPROVE.value, _("Approve")),
-                                SelectChoice(Outcome.REJECT.value, _("Refuse")),
-                                SelectChoice(SUPPLEMENT, _("Ask for supplements (one-time notice)")),
-                                SelectChoice(PAUSE, _("Pause for expert review, testing or a hearing"))]
+        choices = [Decision.APPROVE, Decision.REJECT, Decision.SUPPLEMENT, Decision.PAUSE]
         if not task.branch.extended:
-            form.outcome.choices.append(SelectChoice(EXTEND, _("Ask a supervisor for a 10-working-day extension")))
+            choices.append(Decision.EXTEND)
+    form.outcome.choices = [SelectChoice(choice.value, DECISION_LABELS[choice]) for choice in choices]
     return form
 
 
 def _carry_out(session, clerk, task, form) -> None:
     outcome, opinion, command_id = form.outcome.data, (form.opinion.data or "").strip(), form.command_id.data
-    if outcome == SUPPLEMENT:
+    if outcome == Decision.SUPPLEMENT:
         request_supplement(session, clerk, task.id, items=form.notice_items(), note=opinion, command_id=command_id)
-    elif outcome == PAUSE:
+    elif outcome == Decision.PAUSE:
         pause_for_review(session, clerk, task.id, reason=opinion, expected_days=form.expected_days.data,
                          command_id=command_id)
-    elif outcome == EXTEND:
+    elif outcome == Decision.EXTEND:
         request_extension(session, clerk, task.id, reason=opinion, command_id=command_id)
     else:
         decide_task(session, clerk, task.id, outcome=outcome, opinion=opinion, command_id=command_id)
 
 
 DONE_MESSAGES = {
-    SUPPLEMENT: _l("The supplement notice for case %(reference)s was sent. The clock is paused until the applicant "
-                   "answers."),
-    PAUSE: _l("Case %(reference)s is paused for expert review. The applicant has been told."),
-    EXTEND: _l("Your extension request for case %(reference)s was sent to a supervisor."),
+    Decision.SUPPLEMENT: _l("The supplement notice for case %(reference)s was sent. The clock is paused until the "
+                            "applicant answers."),
+    Decision.PAUSE: _l("Case %(reference)s is paused for expert review. The applicant has been told."),
+    Decision.EXTEND: _l("Your extension request for case %(reference)s was sent to a supervisor."),
 }
 
 
-QUEUE_LABELS = {
-    "acceptance": _l("Waiting for acceptance"),
-    "unclaimed": _l("Unclaimed"),
-    "mine": _l("Mine"),
-    "waiting_applicant": _l("Waiting for the applicant"),
-    "paused": _l("Paused"),
-    "due_soon": _l("Due within 2 working days"),
-    "overdue": _l("Overdue"),
+QUEUE_LABELS = {  # the tabs, in this order
+    WorkQueue.ACCEPTANCE: _l("Waiting for acceptance"),
+    WorkQueue.UNCLAIMED: _l("Unclaimed"),
+    WorkQueue.MINE: _l("Mine"),
+    WorkQueue.WAITING_APPLICANT: _l("Waiting for the applicant"),
+    WorkQueue.PAUSED: _l("Paused"),
+    WorkQueue.DUE_SOON: _l("Due within 2 working days"),
+    WorkQueue.OVERDUE: _l("Overdue"),
 }
 
 
@@ -177,8 +193,10 @@ def queue():
     form.bundle.choices = [SelectChoice("", _("All services"))] + [
         SelectChoice(b.code, localized(b, "title"))
         for b in session.scalars(select(Bundle).options(lazyload(Bundle.items)).order_by(Bundle.id))]
-    name = request.args.get("queue") or ("acceptance" if clerk.agency.is_lead_window else "unclaimed")
-    if name not in QUEUES:
+    name = request.args.get("queue") or (WorkQueue.ACCEPTANCE if clerk.agency.is_lead_window else WorkQueue.UNCLAIMED)
+    try:
+        name = WorkQueue(name)
+    except ValueError:
         abort(404)
     valid = form.validate()
     flt = QueueFilter(queue=name, after=_keyset(request.args.get("after")))
@@ -191,8 +209,9 @@ def queue():
         args = request.args.to_dict() | {"queue": name, "after": cursor}
         next_url = url_for("clerk.queue", **args)
     # The kind as a literal, so that PostgreSQL matches the partial index of migration 0008 on any plan.
+    reassigned = literal(NotificationKind.TASK_REASSIGNED.value, literal_execute=True)
     notices = session.scalars(select(Notification).where(Notification.account_id == clerk.id,
-                                                         Notification.kind == literal(REASSIGNED, literal_execute=True))
+                                                         Notification.kind == reassigned)
                               .order_by(Notification.id.desc()).limit(5)).all()
     return render_template("clerk/queue.html", page=page, current=name, labels=QUEUE_LABELS, form=form,
                            next_url=next_url, filtered=bool(flt.bundle or flt.due_before or flt.search),
@@ -202,8 +221,10 @@ def queue():
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @login_required(Role.CLERK)
 def claim(task_id: int):
+    session = db_session()
     try:
-        claim_task(db_session(), current_account(), task_id)
+        with attempt(session):
+            claim_task(session, current_account(), task_id)
     except InvalidTransition:
         flash(_("Another clerk has already claimed this task. Nothing was changed."), "error")
     else:
@@ -214,8 +235,10 @@ def claim(task_id: int):
 @bp.route("/tasks/<int:task_id>/release", methods=["POST"])
 @login_required(Role.CLERK)
 def release(task_id: int):
+    session = db_session()
     try:
-        release_task(db_session(), current_account(), task_id)
+        with attempt(session):
+            release_task(session, current_account(), task_id)
     except InvalidTransition:
         flash(_("Only the clerk who claimed this task can release it. Nothing was changed."), "error")
     else:
@@ -239,7 +262,8 @@ def task(task_id: int):
                                chosen=chosen)
     if form.validate_on_submit():
         try:
-            _carry_out(session, clerk, found, form)
+            with attempt(session):
+                _carry_out(session, clerk, found, form)
         except ValidationFailed as exc:
             # The form checks these first; the service checks again because other callers (the API) exist.
             target = form.items if exc.code == "supplement_items_required" else form.opinion
@@ -292,7 +316,8 @@ def comment(task_id: int):
     form = CommentForm(prefix="comment")
     if form.validate_on_submit():
         try:
-            post_comment(session, clerk, application, body=form.body.data, command_id=form.command_id.data)
+            with attempt(session):
+                post_comment(session, clerk, application, body=form.body.data, command_id=form.command_id.data)
         except ValidationFailed:
             form.body.errors.append(_("Enter your comment in %(max)d characters or fewer.", max=MAX_COMMENT))
         else:
@@ -321,8 +346,9 @@ def reassign(task_id: int):
                                                           else "")) for c in clerks]
     if form.validate_on_submit():
         try:
-            reassign_task(session, lead, found.id, to_clerk_id=form.to_clerk.data, reason=form.reason.data,
-                          command_id=form.command_id.data)
+            with attempt(session):
+                reassign_task(session, lead, found.id, to_clerk_id=form.to_clerk.data, reason=form.reason.data,
+                              command_id=form.command_id.data)
         except InvalidTransition as exc:
             if exc.code == "already_assigned":
                 form.to_clerk.errors.append(_("This clerk already has the task. Select another clerk."))
@@ -348,7 +374,8 @@ def resume(task_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        resume_review(session, clerk, found.id, command_id=form.command_id.data)
+        with attempt(session):
+            resume_review(session, clerk, found.id, command_id=form.command_id.data)
     except InvalidTransition:
         flash(_("This review is not paused. Nothing was changed."), "error")
     else:
@@ -372,7 +399,7 @@ def material(task_id: int, material_id: int):
 @bp.cli.command("recount-tallies")
 def recount_tallies_command():
     """Rebuild the queue and supervision tallies from the tasks and branches (after a bulk load that bypassed the
-    database triggers, such as `flask gen-data` on PostgreSQL as a superuser)."""
+    database triggers, such as bench/gen_data.py on PostgreSQL as a superuser)."""
     with current_app.extensions["onewindow_db"].transaction() as session:
         recount(session)
     click.echo("queue_tallies and branch_tallies recounted")

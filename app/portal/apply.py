@@ -7,7 +7,6 @@ is a 404 whatever the id in the address.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from app.portal.forms import ConfirmForm, EnterpriseForm, MaterialForm, SubmitFo
 from app.portal.journey import applies_online, checked_answers, page_form, service_of, text
 from app.portal.routes import APPLICANT_ROLES, bp, send_material
 from app.security import current_account, login_required
+from app.verbs import attempt
+from services import clock
 from services.applications import drafts as draft_service
 from services.applications.decisions import WRITTEN_ANSWER_MAX, answer_supplement, supplement_item_code
 from services.applications.eligibility import questions_for
@@ -67,7 +68,8 @@ def _my_draft(draft_id: int, *, lock: bool = False) -> ApplicationDraft:
     (the browser's Back button after sending, a bookmark), never to a "not found"."""
     session, account = db_session(), current_account()
     try:
-        draft = draft_service.draft_for(session, account, draft_id, lock=lock)
+        with attempt(session):
+            draft = draft_service.draft_for(session, account, draft_id, lock=lock)
     except NotFound:
         sent = draft_service.case_sent_from(session, account, draft_id)
         if sent is None:
@@ -249,7 +251,7 @@ def draft_page(draft_id: int, slug: str):
     service = _service(draft)
     form = page_form(service, page, draft.answers or {}, account)
     if form.validate_on_submit():
-        values = checked_answers(form, service, page, draft.answers or {}, account, dt.date.today())
+        values = checked_answers(form, service, page, draft.answers or {}, account, clock.today())
         if values is not None:
             draft_service.save_page(session, account, draft, page.slug, values)
             return _after_save(draft, page.slug)
@@ -272,7 +274,8 @@ def _enterprise_page(draft: ApplicationDraft, page: Page):
         form.enterprise.data = str(enterprises[0].id)
     if form.validate_on_submit():
         try:
-            draft_service.choose_enterprise(session, account, draft, int(form.enterprise.data), page.slug)
+            with attempt(session):
+                draft_service.choose_enterprise(session, account, draft, int(form.enterprise.data), page.slug)
         except ValidationFailed:
             form.enterprise.errors.append(_("This renewal is for the enterprise that holds the licence. Select "
                                             "that enterprise."))
@@ -322,10 +325,11 @@ def draft_material(draft_id: int, item_code: str):
     if form.validate_on_submit():
         uploads = _read_uploads(form, item_code)
         try:
-            if uploads:
-                add_files(session, draft, status.item, uploads, _storage())
-            elif not status.satisfied:
-                check_uploads(status.item, [], len(status.files))
+            with attempt(session):
+                if uploads:
+                    add_files(session, draft, status.item, uploads, _storage())
+                elif not status.satisfied:
+                    check_uploads(status.item, [], len(status.files))
         except ValidationFailed as exc:
             form.files.errors.append(upload_error(exc, title))
         else:
@@ -403,9 +407,10 @@ def check_answers(draft_id: int):
     form = SubmitForm()
     if form.is_submitted() and form.validate():
         try:
-            application = draft_service.submit_draft(session, account, draft_id,
-                                                     submission_token=form.submission_token.data,
-                                                     storage_dir=_storage())
+            with attempt(session):
+                application = draft_service.submit_draft(session, account, draft_id,
+                                                         submission_token=form.submission_token.data,
+                                                         storage_dir=_storage())
         except ValidationFailed as exc:
             if exc.code == "licence_held":
                 held = licence_by_number(session, exc.params.get("number", ""))
@@ -453,7 +458,8 @@ def renew_licence(number: str):
     (the one-click renewal on the service page) starts it at once; a GET asks first."""
     session, account = db_session(), current_account()
     try:
-        licence = draft_service.renewable_licence(session, account, number)
+        with attempt(session):
+            licence = draft_service.renewable_licence(session, account, number)
     except InvalidTransition as exc:
         return render_template("portal/apply/cannot_renew.html", number=number.strip().upper(), reason=exc.code,
                                draft=None), 409
@@ -466,11 +472,12 @@ def renew_licence(number: str):
         service, answers = service_of(bundle), licence.application.answers or {}
         # The pages the renewed licence's answers still fill (a definition may have asked more since).
         completed = [p.slug for p in service.pages if p.kind == "questions"
-                     and page_complete(service, p, answers, account=account, today=dt.date.today())]
+                     and page_complete(service, p, answers, account=account, today=clock.today())]
         if licence.holder_enterprise_id is not None:
             completed += [p.slug for p in service.pages if p.kind == "enterprise"]  # the holder is renewing
         try:
-            draft = draft_service.start_renewal(session, account, licence, completed=completed)
+            with attempt(session):
+                draft = draft_service.start_renewal(session, account, licence, completed=completed)
         except InvalidTransition:
             return render_template("portal/apply/cannot_renew.html", number=licence.number, reason="draft_exists",
                                    draft=draft_service.draft_of_bundle(session, account, bundle)), 409
@@ -516,8 +523,9 @@ def answer_items(reference: str, request_id: int):
             uploads += [Upload(code, f.filename or "upload", f.read(20 * 1024 * 1024))
                         for f in (field_.data or []) if getattr(f, "filename", "")]
         try:
-            answer_supplement(session, account, application.reference, notice.id, uploads=uploads, written=written,
-                              storage_dir=_storage(), command_id=form.command_id.data)
+            with attempt(session):
+                answer_supplement(session, account, application.reference, notice.id, uploads=uploads,
+                                  written=written, storage_dir=_storage(), command_id=form.command_id.data)
         except ValidationFailed as exc:
             _supplement_errors(exc, fields)
         except InvalidTransition:

@@ -7,8 +7,6 @@ in the session and shows it in the header.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
@@ -23,6 +21,8 @@ from app.i18n import _, _l, localized
 from app.portal.routes import APPLICANT_ROLES, bp, drafts_of, page_links, page_numbers, timelines_of
 from app.portal.timeline import page_helpers
 from app.security import current_account, login_required
+from app.verbs import attempt
+from services import clock
 from services.catalogue.models import Audience, Bundle
 from services.errors import NotFound, ValidationFailed
 from services.identity.mandates import (
@@ -34,6 +34,7 @@ from services.identity.mandates import (
     revoke_mandate,
 )
 from services.service_pages import enterprise_activity, enterprise_page, page_number
+from workflows.states import EventKind
 
 ACTING_FOR = "acting_for"
 MANDATE_ERRORS = {
@@ -96,10 +97,10 @@ def acting_as():
     return render_template("portal/enterprise/acting_as.html", form=form), 400 if form.errors else 200
 
 
-AUDIT_LABELS = {
-    "started": _l("Submitted the application"),
-    "resubmitted": _l("Sent the supplement asked for"),
-    "withdrawn": _l("Withdrew the application"),
+AUDIT_LABELS = {  # one for each of services.identity.mandates.AUDITED_EVENTS
+    EventKind.STARTED: _l("Submitted the application"),
+    EventKind.RESUBMITTED: _l("Sent the supplement asked for"),
+    EventKind.WITHDRAWN: _l("Withdrew the application"),
 }
 
 
@@ -112,7 +113,7 @@ def enterprise_home(enterprise_id: int):
     if page.access.is_representative:  # the mandates table: one small query, whatever the number of mandates
         titles = {b.code: localized(b, "title") for b in db.scalars(select(Bundle).options(lazyload(Bundle.items)))}
     return render_template("portal/enterprise/home.html", sp=page, timelines=timelines_of(page),
-                           drafts=drafts_of(current_account(), enterprise_id), today=dt.date.today(),
+                           drafts=drafts_of(current_account(), enterprise_id), today=clock.today(),
                            bundle_titles=lambda codes: ", ".join(titles.get(c, c) for c in codes),
                            **page_links(), **page_helpers(page.agencies))
 
@@ -174,9 +175,10 @@ def grant(enterprise_id: int):
     form = _mandate_form(bundles)
     if form.validate_on_submit():
         try:
-            mandate = grant_mandate(db, account, enterprise_id, agent_identifier=form.agent.data,
-                                    bundle_codes=form.bundles.data or [], all_services=form.scope.data == "all",
-                                    expires_on=form.expires_on.data)
+            with attempt(db):
+                mandate = grant_mandate(db, account, enterprise_id, agent_identifier=form.agent.data,
+                                        bundle_codes=form.bundles.data or [], all_services=form.scope.data == "all",
+                                        expires_on=form.expires_on.data)
         except ValidationFailed as exc:
             field = {"expires_on": form.expires_on, "scope": form.bundles}.get(exc.params.get("field"), form.agent)
             field.errors = list(field.errors) + [str(MANDATE_ERRORS.get(exc.code, exc.code))]

@@ -15,6 +15,7 @@ from app.forms import CommandForm, max_length
 from app.i18n import _, _l
 from app.portal.routes import APPLICANT_ROLES, bp
 from app.security import current_account, login_required
+from app.verbs import attempt
 from services.errors import InvalidTransition, ValidationFailed
 from services.licences.credentials import effective_status
 from services.licences.service import licence_for_holder
@@ -53,8 +54,9 @@ def licence_sharing(number: str):
     if not form.validate_on_submit():
         return _sharing_page(licence.number, form, 400 if form.errors else 200)
     try:
-        link, token = create_share_link(session, holder, licence.number, days=form.days.data,
-                                        note=form.note.data or "", command_id=form.command_id.data)
+        with attempt(session):
+            link, token = create_share_link(session, holder, licence.number, days=form.days.data,
+                                            note=form.note.data or "", command_id=form.command_id.data)
     except (ValidationFailed, InvalidTransition):
         form.note.errors.append(_("This form has expired. Reload the page and try again."))
         return _sharing_page(licence.number, form, 400)

@@ -13,6 +13,7 @@ from app.forms import BaseForm, max_length
 from app.i18n import _, _l
 from app.portal.routes import APPLICANT_ROLES, bp
 from app.security import current_account, login_required
+from app.verbs import attempt
 from services.applications.service import case_for_applicant
 from services.errors import InvalidTransition
 from services.ratings import MAX_COMMENT, may_rate, rate_case, rating_of
@@ -60,8 +61,9 @@ def rate(reference: str):
     form = RatingForm()
     if form.validate_on_submit():
         try:
-            rate_case(session, account, application, score=int(form.score.data), tags=form.tags.data or [],
-                      comment=form.comment.data or "")
+            with attempt(session):
+                rate_case(session, account, application, score=int(form.score.data), tags=form.tags.data or [],
+                          comment=form.comment.data or "")
         except InvalidTransition:
             flash(_("This case was already rated. Nothing was changed."), "error")
         else:

@@ -3,7 +3,6 @@ is in app/portal/apply.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from flask import (
@@ -26,6 +25,8 @@ from app.forms import CommandForm
 from app.i18n import _
 from app.portal.timeline import branch_timeline, page_helpers
 from app.security import current_account, login_required
+from app.verbs import attempt
+from services import clock
 from services.applications.decisions import withdraw_application
 from services.applications.materials import materials_by_item
 from services.applications.models import Material
@@ -66,7 +67,7 @@ def page_numbers() -> dict[str, int]:
 def timelines_of(page: ServicePage) -> dict:
     """Timelines of the running parallel cases on the page (the ended ones list their agencies' decisions in a line;
     their timeline is on the case page)."""
-    today = dt.date.today()
+    today = clock.today()
     running = {c.workflow_instance_id for c in page.cases.items if c.status in RUNNING}
     return {instance_id: branch_timeline(branches, today) for instance_id, branches in page.branches.items()
             if instance_id in running and len(branches) > 1}
@@ -133,7 +134,9 @@ def withdraw(reference: str):
     form = CommandForm()
     if form.validate_on_submit():
         try:
-            withdraw_application(session, current_account(), reference, reason="", command_id=form.command_id.data)
+            with attempt(session):
+                withdraw_application(session, current_account(), reference, reason="",
+                                     command_id=form.command_id.data)
         except InvalidTransition:
             flash(_("This case has already been decided, so it can no longer be withdrawn."), "error")
         else:

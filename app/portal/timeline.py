@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from services import clock
 from workflows.models import Branch
 from workflows.states import BranchState
 
@@ -51,10 +52,10 @@ def branch_timeline(branches: list[Branch], today: dt.date | None = None) -> Tim
     """The timeline of these branches, or None when there is none to draw."""
     if not branches:
         return None
-    today = today or dt.date.today()
+    today = today or clock.today()
 
     def ended(branch: Branch) -> dt.date | None:
-        return branch.decided_at.date() if branch.decided_at else None
+        return clock.day_of(branch.decided_at) if branch.decided_at else None
 
     start = min(b.started_on for b in branches)
     end = max([b.due_on for b in branches] + [ended(b) or today for b in branches])

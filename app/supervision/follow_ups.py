@@ -14,6 +14,7 @@ from app.i18n import _, _l
 from app.portal.ratings import TAG_LABELS
 from app.security import current_account, login_required
 from app.supervision.routes import bp
+from app.verbs import attempt
 from services.errors import InvalidTransition
 from services.identity.models import Role
 from services.ratings import MAX_COMMENT, FollowUpState, follow_ups_for, record_follow_up
@@ -58,9 +59,11 @@ def follow_ups():
 def follow_up(item_id: int):
     form = _form(item_id)
     if form.validate_on_submit():
+        session = db_session()
         try:
-            item = record_follow_up(db_session(), current_account(), item_id, note=form.note.data,
-                                    close=form.outcome.data == "close", command_id=form.command_id.data)
+            with attempt(session):
+                item = record_follow_up(session, current_account(), item_id, note=form.note.data,
+                                        close=form.outcome.data == "close", command_id=form.command_id.data)
         except InvalidTransition:
             flash(_("This follow-up is already closed. Nothing was changed."), "error")
         else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -16,6 +15,8 @@ from app import db_session
 from app.forms import CommandForm, max_length
 from app.i18n import _, _l, localized
 from app.security import current_account, login_required
+from app.verbs import attempt
+from services import clock
 from services.applications.decisions import decide_extension, extension_requests_for
 from services.applications.service import engine
 from services.errors import InvalidTransition
@@ -95,7 +96,7 @@ def dashboard_csv():
 
 def _csv(out: io.StringIO, name: str) -> Response:
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")  # BOM: Excel opens Chinese text correctly
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{dt.date.today().isoformat()}.csv"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{clock.today().isoformat()}.csv"'
     return response
 
 
@@ -107,8 +108,9 @@ def decide(request_id: int):
     rows = extension_requests_for(session, supervisor)
     if form.validate_on_submit():
         try:
-            decide_extension(session, supervisor, request_id, approve=form.decision.data == "grant",
-                             comment=(form.comment.data or "").strip(), command_id=form.command_id.data)
+            with attempt(session):
+                decide_extension(session, supervisor, request_id, approve=form.decision.data == "grant",
+                                 comment=(form.comment.data or "").strip(), command_id=form.command_id.data)
         except InvalidTransition:
             flash(_("This request was already decided. Nothing was changed."), "error")
         else:

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.applications.models import Application
 from services.applications.service import Upload, case_for_applicant, engine, store_upload, task_to_act_on
 from services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -25,20 +26,20 @@ def request_supplement(session: Session, clerk: Account, task_id: int, *, items:
     """The one-time supplement notice: every missing item at once."""
     task, _application = task_to_act_on(session, clerk, task_id)
     return engine().request_supplement(session, task.id, actor_id=clerk.id, items=items, note=note,
-                                       command_id=command_id, today=today or dt.date.today())
+                                       command_id=command_id, today=today or clock.today())
 
 
 def pause_for_review(session: Session, clerk: Account, task_id: int, *, reason: str, expected_days: int,
                      command_id: str, today: dt.date | None = None):
     task, _application = task_to_act_on(session, clerk, task_id)
     return engine().pause(session, task.id, actor_id=clerk.id, reason=reason, expected_days=expected_days,
-                          command_id=command_id, today=today or dt.date.today())
+                          command_id=command_id, today=today or clock.today())
 
 
 def resume_review(session: Session, clerk: Account, task_id: int, *, command_id: str, today: dt.date | None = None):
     task, _application = task_to_act_on(session, clerk, task_id)
     return engine().resume(session, task.id, actor_id=clerk.id, command_id=command_id,
-                           today=today or dt.date.today())
+                           today=today or clock.today())
 
 
 def request_extension(session: Session, clerk: Account, task_id: int, *, reason: str, command_id: str):
@@ -71,7 +72,7 @@ def decide_extension(session: Session, supervisor: Account, request_id: int, *, 
     if request.agency_code != supervisor.agency.code:
         raise PermissionDenied("other_agency")
     return engine().decide_extension(session, request.id, actor_id=supervisor.id, approve=approve,
-                                     command_id=command_id, today=today or dt.date.today(), comment=comment)
+                                     command_id=command_id, today=today or clock.today(), comment=comment)
 
 
 def open_supplements(session: Session, application: Application) -> list[Request]:
@@ -102,7 +103,7 @@ def answer_supplement(session: Session, applicant: Account, reference: str, requ
     if request.state != RequestState.OPEN:
         # Already answered (a double click finds its own answer) or the case has ended: the engine decides.
         return engine().resubmit(session, request.id, actor_id=applicant.id, command_id=command_id,
-                                 today=today or dt.date.today())
+                                 today=today or clock.today())
     written = {int(k): (v or "").strip() for k, v in (written or {}).items()}
     by_item: dict[int, list[Upload]] = {}
     for upload in uploads:
@@ -140,7 +141,7 @@ def answer_supplement(session: Session, applicant: Account, reference: str, requ
                                 if any(i["number"] == n and i["kind"] == "question" for i in request.notice_items)}
             session.flush()
             return engine().resubmit(session, request.id, actor_id=applicant.id, command_id=command_id,
-                                     today=today or dt.date.today())
+                                     today=today or clock.today())
     except Exception:
         from services.applications.materials import delete_stored_files
 

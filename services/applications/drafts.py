@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.applications.materials import (
     attach_licences,
     delete_draft_materials,
@@ -156,7 +157,7 @@ def submit_draft(session: Session, account: Account, draft_id: int, *, submissio
         return existing
     if draft.submission_token != submission_token:
         raise ValidationFailed("stale_form")
-    today = today or dt.date.today()
+    today = today or clock.today()
     service = definitions.service(draft.bundle.code)
     # Every material is checked here and every answer by submit_application, whoever calls: a page skipped, a
     # stale form, a changed definition.

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.applications.models import Application, ApplicationDraft, Material
 from services.applications.service import MAX_UPLOAD_BYTES, Upload, material_path, sniff_content_type, store_upload
 from services.catalogue.models import Agency, Bundle, MaterialItem
@@ -52,7 +53,7 @@ def items_needed(items: list[MaterialItem], answers: dict, *, renewal: bool = Fa
 
 
 def licence_is_valid(licence: Licence, today: dt.date | None = None) -> bool:
-    today = today or dt.date.today()
+    today = today or clock.today()
     return (licence.status == LicenceStatus.VALID and licence.valid_from <= today
             and (licence.valid_until is None or licence.valid_until >= today))
 

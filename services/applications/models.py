@@ -8,6 +8,7 @@ import enum
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services import clock
 from services.db import Base, UTCDateTime, utcnow
 
 
@@ -88,7 +89,7 @@ class Material(Base):
         if licence is None:
             return None
         if licence.status == LicenceStatus.VALID and licence.valid_until is not None and (
-                licence.valid_until < dt.date.today()):
+                licence.valid_until < clock.today()):
             return LicenceStatus.EXPIRED
         return licence.status
 

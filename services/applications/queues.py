@@ -9,11 +9,13 @@ maintained by the database (services/applications/tallies.py), never counted ove
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.orm import Session, defaultload
 
+from services import clock
 from services.applications.models import Application
 from services.applications.service import _require_clerk, task_for_clerk
 from services.applications.tallies import queue_counts
@@ -22,21 +24,36 @@ from services.db import lock_for_update, utcnow
 from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from services.identity.models import Account, Enterprise, Role
 from services.notifications import service as notifications
+from services.notifications.service import NotificationKind
 from workflows.calendar import WorkingCalendar
 from workflows.models import Branch, Event, Request, Task, WorkflowInstance
-from workflows.states import BranchState, RequestKind, TaskState
+from workflows.states import BranchState, EventKind, RequestKind, TaskState
 
-QUEUES = ("acceptance", "unclaimed", "mine", "waiting_applicant", "paused", "due_soon", "overdue")
+
+class WorkQueue(enum.StrEnum):
+    """The tabs of a clerk's workbench (``/work/?queue=``); app/clerk/routes.py labels them, in this order."""
+
+    ACCEPTANCE = "acceptance"  # the lead window's applications waiting to be accepted
+    UNCLAIMED = "unclaimed"
+    MINE = "mine"
+    WAITING_APPLICANT = "waiting_applicant"
+    PAUSED = "paused"
+    DUE_SOON = "due_soon"  # within 2 working days
+    OVERDUE = "overdue"
+
+
+QUEUES = tuple(WorkQueue)
 PAGE_SIZE = 50
 # Written as SQL literals, not parameters, so that PostgreSQL can match the partial indexes of migration 0008 even
 # when a prepared statement gets a generic plan.
 OPEN = literal_column("'OPEN'")
-STOPPED_CLOCK = {"waiting_applicant": literal_column("'WAITING_APPLICANT'"), "paused": literal_column("'PAUSED'")}
+STOPPED_CLOCK = {WorkQueue.WAITING_APPLICANT: literal_column("'WAITING_APPLICANT'"),
+                 WorkQueue.PAUSED: literal_column("'PAUSED'")}
 
 
 @dataclass
 class QueueFilter:
-    queue: str = "unclaimed"
+    queue: WorkQueue = WorkQueue.UNCLAIMED
     bundle: str | None = None
     due_before: dt.date | None = None
     search: str | None = None
@@ -55,31 +72,31 @@ def _waiting_for_supplement():
                           Request.state == literal_column("'OPEN'"))
 
 
-def _branch_tab(name: str, clerk: Account, today: dt.date, soon: dt.date):
+def _branch_tab(name: WorkQueue, clerk: Account, today: dt.date, soon: dt.date):
     """The condition of a tab over branch tasks (joined to their branch); None when the tab holds none."""
     active = Branch.state == BranchState.ACTIVE
     return {
-        "acceptance": None,
-        "unclaimed": and_(Task.assignee_id.is_(None), active),
-        "mine": Task.assignee_id == clerk.id,
-        "waiting_applicant": Branch.state == BranchState.WAITING_APPLICANT,
-        "paused": Branch.state == BranchState.PAUSED,
-        "due_soon": and_(active, Task.due_on >= today, Task.due_on <= soon),
-        "overdue": and_(active, Task.due_on < today),
+        WorkQueue.ACCEPTANCE: None,
+        WorkQueue.UNCLAIMED: and_(Task.assignee_id.is_(None), active),
+        WorkQueue.MINE: Task.assignee_id == clerk.id,
+        WorkQueue.WAITING_APPLICANT: Branch.state == BranchState.WAITING_APPLICANT,
+        WorkQueue.PAUSED: Branch.state == BranchState.PAUSED,
+        WorkQueue.DUE_SOON: and_(active, Task.due_on >= today, Task.due_on <= soon),
+        WorkQueue.OVERDUE: and_(active, Task.due_on < today),
     }[name]
 
 
-def _acceptance_tab(name: str, clerk: Account, today: dt.date, soon: dt.date):
+def _acceptance_tab(name: WorkQueue, clerk: Account, today: dt.date, soon: dt.date):
     """The condition of a tab over the lead window's acceptance tasks (no branch: waiting means a supplement)."""
     ready = ~_waiting_for_supplement()
     return {
-        "acceptance": Task.id.is_not(None),
-        "unclaimed": and_(Task.assignee_id.is_(None), ready),
-        "mine": Task.assignee_id == clerk.id,
-        "waiting_applicant": _waiting_for_supplement(),
-        "paused": None,
-        "due_soon": and_(ready, Task.due_on >= today, Task.due_on <= soon),
-        "overdue": and_(ready, Task.due_on < today),
+        WorkQueue.ACCEPTANCE: Task.id.is_not(None),
+        WorkQueue.UNCLAIMED: and_(Task.assignee_id.is_(None), ready),
+        WorkQueue.MINE: Task.assignee_id == clerk.id,
+        WorkQueue.WAITING_APPLICANT: _waiting_for_supplement(),
+        WorkQueue.PAUSED: None,
+        WorkQueue.DUE_SOON: and_(ready, Task.due_on >= today, Task.due_on <= soon),
+        WorkQueue.OVERDUE: and_(ready, Task.due_on < today),
     }[name]
 
 
@@ -116,7 +133,7 @@ def queue_page(session: Session, clerk: Account, flt: QueueFilter, calendar: Wor
                today: dt.date | None = None, page_size: int = PAGE_SIZE) -> QueuePage:
     """One page of the clerk's agency queue, soonest due first, with the count of every queue for the tabs."""
     _require_clerk(clerk)
-    today = today or dt.date.today()
+    today = today or clock.today()
     soon = calendar.add_working_days(today, 2)
     code = clerk.agency.code
     # The lead window holds the acceptance tasks (no branch); every other agency holds branch tasks.
@@ -129,7 +146,7 @@ def queue_page(session: Session, clerk: Account, flt: QueueFilter, calendar: Wor
     by_branch = not acceptance and flt.queue in STOPPED_CLOCK
     key = (Branch.due_on, Branch.id) if by_branch else (Task.due_on, Task.id)
     if condition is not None and (bundle is not None or not flt.bundle):
-        if flt.queue == "mine" and bundle is None and not (flt.search and flt.search.strip()):
+        if flt.queue == WorkQueue.MINE and bundle is None and not (flt.search and flt.search.strip()):
             # The clerk's own tasks need no branch to choose them: pick one page of ids from the clerk's index first,
             # so that only those rows are joined (joining all of a clerk's hundreds of tasks before sorting read
             # every one of them from disk, 105 ms measured). Filters on the application keep the plain condition.
@@ -171,13 +188,13 @@ def queue_page(session: Session, clerk: Account, flt: QueueFilter, calendar: Wor
     return QueuePage(rows=rows, counts=tab_counts(session, clerk, today, soon), next_after=next_after)
 
 
-def tab_counts(session: Session, clerk: Account, today: dt.date, soon: dt.date) -> dict[str, int]:
+def tab_counts(session: Session, clerk: Account, today: dt.date, soon: dt.date) -> dict[WorkQueue, int]:
     tallied = queue_counts(session, clerk.agency.code, today, soon)
     mine = session.scalar(select(func.count()).select_from(Task).where(Task.assignee_id == clerk.id,
                                                                        Task.state == OPEN))
-    return {"acceptance": tallied.acceptance, "unclaimed": tallied.unclaimed, "mine": mine,
-            "waiting_applicant": tallied.waiting_applicant, "paused": tallied.paused,
-            "due_soon": tallied.due_soon, "overdue": tallied.overdue}
+    return {WorkQueue.ACCEPTANCE: tallied.acceptance, WorkQueue.UNCLAIMED: tallied.unclaimed, WorkQueue.MINE: mine,
+            WorkQueue.WAITING_APPLICANT: tallied.waiting_applicant, WorkQueue.PAUSED: tallied.paused,
+            WorkQueue.DUE_SOON: tallied.due_soon, WorkQueue.OVERDUE: tallied.overdue}
 
 
 def claim_task(session: Session, clerk: Account, task_id: int) -> Task:
@@ -206,7 +223,6 @@ def release_task(session: Session, clerk: Account, task_id: int) -> Task:
 
 # -- the agency lead hands tasks from one clerk to another ----------------------------------------------------------
 
-REASSIGNED = "task_reassigned"
 MAX_REASON = 1000
 
 
@@ -258,12 +274,12 @@ def reassign_task(session: Session, lead: Account, task_id: int, *, to_clerk_id:
     if previous == target.id:
         raise InvalidTransition("already_assigned")
     task.assignee_id, task.claimed_at = target.id, utcnow()
-    session.add(Event(instance_id=instance.id, actor_id=lead.id, kind=REASSIGNED, node_id=task.node_id,
+    session.add(Event(instance_id=instance.id, actor_id=lead.id, kind=EventKind.TASK_REASSIGNED, node_id=task.node_id,
                       detail={"task_id": task.id, "from": previous, "to": target.id, "reason": reason},
                       command_id=command_id, at=utcnow()))
     params = {"reference": application.reference, "task_id": task.id, "reason": reason, "lead": lead.name}
     if previous is not None:
-        notifications.notify(session, previous, REASSIGNED, direction="away", **params)
-    notifications.notify(session, target.id, REASSIGNED, direction="to", **params)
+        notifications.notify(session, previous, NotificationKind.TASK_REASSIGNED, direction="away", **params)
+    notifications.notify(session, target.id, NotificationKind.TASK_REASSIGNED, direction="to", **params)
     session.flush()
     return task

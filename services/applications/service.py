@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from services import runtime
+from services import clock, runtime
 from services.applications.models import Application, CaseStatus, Counter, Material
 from services.calendar_notices import refresh_notices
 from services.catalogue import definitions
@@ -30,14 +30,14 @@ from services.identity.identifiers import make_reference
 from services.identity.models import Account, Enterprise, Role
 from services.identity.service import enterprises_of
 from services.licences.models import Licence
-from services.notifications.service import notify
+from services.notifications.service import NotificationKind, notify
 from workflows.calendar import default_calendar
 from workflows.definitions import Registry
 from workflows.engine import Engine
 from workflows.models import Branch, Event, Request, Task, WorkflowInstance
 from workflows.states import InstanceState, RequestKind, RequestState
 
-APPLICANT_NOTICES = {"supplement_requested", "paused", "extension_granted"}
+APPLICANT_NOTICES = {NotificationKind.SUPPLEMENT_REQUESTED, NotificationKind.PAUSED, NotificationKind.EXTENSION_GRANTED}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
@@ -65,7 +65,8 @@ class ApplicationHooks:
         application.status = status
         if instance.state != InstanceState.RUNNING:
             application.decided_at = instance.ended_at
-        notify(session, application.applicant_id, f"case_{status.value}", reference=application.reference)
+        notify(session, application.applicant_id, NotificationKind(f"case_{status.value}"),
+               reference=application.reference)
 
     def on_notice(self, session: Session, instance: WorkflowInstance, kind: str, detail: dict) -> None:
         """Tell the applicant what is asked of them or why the clock moved; warn the agency of deadlines."""
@@ -73,6 +74,7 @@ class ApplicationHooks:
         if application is None:
             return
         params = {"reference": application.reference, **{k: v for k, v in detail.items() if k != "items"}}
+        kind = NotificationKind(kind)  # each notice the engine gives is a notification of the same name
         if kind in APPLICANT_NOTICES:
             notify(session, application.applicant_id, kind, **params)
             return
@@ -191,7 +193,7 @@ def submit_application(session: Session, applicant: Account, bundle_code: str, *
         if renewed is None or not (renewed.holder_account_id == applicant.id or (
                 enterprise_id is not None and renewed.holder_enterprise_id == enterprise_id)):
             raise NotFound("licence")
-    today = today or dt.date.today()
+    today = today or clock.today()
     service = definitions.service(bundle_code)
     if service.audience == "enterprise" and enterprise_id is None:
         raise ValidationFailed("enterprise_missing")
@@ -219,7 +221,7 @@ def submit_application(session: Session, applicant: Account, bundle_code: str, *
     instance = engine().start(session, bundle.workflow_key, subject_id=application.id, data=answers,
                               actor_id=applicant.id, command_id=f"submit:{submission_token}", today=today)
     application.workflow_instance_id = instance.id
-    notify(session, applicant.id, "case_submitted", reference=reference)
+    notify(session, applicant.id, NotificationKind.CASE_SUBMITTED, reference=reference)
     session.flush()
     return application
 
@@ -340,4 +342,4 @@ def decide_task(session: Session, clerk: Account, task_id: int, *, outcome: str,
     """Accept, approve or reject a task of the clerk's agency (idempotent by ``command_id``)."""
     task, _application = task_to_act_on(session, clerk, task_id)
     return engine().complete_task(session, task.id, actor_id=clerk.id, outcome=outcome, opinion=opinion,
-                                  command_id=command_id, today=today or dt.date.today())
+                                  command_id=command_id, today=today or clock.today())

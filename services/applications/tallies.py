@@ -8,7 +8,7 @@ each other or deadlock on a counter; readers sum the rows of one agency (a few h
 ``compact`` folds the appended rows together from time to time. The engine (``workflows/``) knows nothing of this:
 every change it makes goes through those tables, in the same transaction as the tally rows.
 
-Bulk loads that bypass triggers (``flask gen-data`` copies with ``session_replication_role = replica``) must call
+Bulk loads that bypass triggers (``bench/gen_data.py`` copies with ``session_replication_role = replica``) must call
 ``recount`` afterwards, as they rebuild the handling tallies.
 """
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.catalogue.models import Agency
 from services.catalogue.sync import sync_catalogue
 from services.identity.identifiers import validate_mobile, validate_resident_id, validate_uscc
@@ -105,13 +106,12 @@ NEXT_STEPS = [("business_licence", "open_restaurant")]
 def _seed_service_pages(session: Session, enterprise: Enterprise, accounts: dict[str, Account]) -> None:
     """The next-step rules, and the demo agent's mandate: 赵六 may apply for the demo enterprise to open a restaurant,
     for a year (granted again only when no valid mandate is left)."""
-    import datetime as dt
 
     from services.identity.mandates import Mandate
     from services.recommendations import seed_next_steps
 
     seed_next_steps(session, NEXT_STEPS)
-    today = dt.date.today()
+    today = clock.today()
     agent = accounts["agent"]
     if session.scalar(select(Mandate.id).where(Mandate.enterprise_id == enterprise.id, Mandate.agent_id == agent.id,
                                                Mandate.revoked_at.is_(None), Mandate.expires_on >= today)) is None:

@@ -15,6 +15,8 @@ import re
 import unicodedata
 from datetime import date
 
+from services import clock
+
 __all__ = [
     "ERROR_CODES",
     "InvalidIdentifier",
@@ -104,7 +106,7 @@ def validate_resident_id(value: str, *, today: date | None = None) -> str:
         birth = date(int(normalised[6:10]), int(normalised[10:12]), int(normalised[12:14]))
     except ValueError:
         raise InvalidIdentifier("date", kind) from None
-    if birth.year < 1900 or birth > (today or date.today()):
+    if birth.year < 1900 or birth > (today or clock.today()):
         raise InvalidIdentifier("date", kind)
     if resident_id_check_char(normalised[:17]) != normalised[17]:
         raise InvalidIdentifier("check", kind)

@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, and_, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from services import clock
 from services.db import Base, UTCDateTime, utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import InvalidIdentifier, validate_resident_id
 from services.identity.models import Account, Enterprise, Role
+from workflows.states import EventKind
 
 MAX_MANDATE_YEARS = 5
 # The case events an enterprise's legal representative sees in the audit of what was done for the enterprise.
-AUDITED_EVENTS = ("started", "resubmitted", "withdrawn")
+AUDITED_EVENTS = (EventKind.STARTED, EventKind.RESUBMITTED, EventKind.WITHDRAWN)
 
 
 class Mandate(Base):
@@ -69,7 +71,7 @@ class EnterpriseAccess:
 
 def enterprise_access(session: Session, account: Account, today: dt.date | None = None) -> list[EnterpriseAccess]:
     """Every enterprise the account may act for now, by name: two indexed look-ups, whatever the table sizes."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     if account.role != Role.RESIDENT:
         return []
     found: dict[int, EnterpriseAccess] = {}
@@ -92,8 +94,8 @@ def access_to(session: Session, account: Account, enterprise_id: int, today: dt.
     if enterprise.legal_representative_id == account.id:
         return EnterpriseAccess(enterprise, True, None)
     mandate = session.scalar(select(Mandate).where(Mandate.agent_id == account.id,
-                                                   Mandate.enterprise_id == enterprise_id, _valid(today or
-                                                                                                 dt.date.today()))
+                                                   Mandate.enterprise_id == enterprise_id,
+                                                   _valid(today or clock.today()))
                              .order_by(Mandate.all_services.desc(), Mandate.id.desc()).limit(1))
     if mandate is None:
         raise NotFound("enterprise")
@@ -130,7 +132,7 @@ def grant_mandate(session: Session, representative: Account, enterprise_id: int,
                   bundle_codes: list[str], all_services: bool, expires_on: dt.date,
                   today: dt.date | None = None) -> Mandate:
     """Grant a mandate. The agent must be another resident without a valid mandate for this enterprise already."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     enterprise = representative_of(session, representative, enterprise_id)
     if expires_on <= today:
         raise ValidationFailed("expiry_past", field="expires_on")
@@ -183,7 +185,7 @@ def may_see_case(session: Session, account: Account, application, today: dt.date
         return False
     mandates = session.scalars(select(Mandate).where(Mandate.agent_id == account.id,
                                                      Mandate.enterprise_id == application.enterprise_id,
-                                                     _valid(today or dt.date.today())))
+                                                     _valid(today or clock.today())))
     return any(m.covers(application.bundle.code) for m in mandates)
 
 

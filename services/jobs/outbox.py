@@ -19,7 +19,14 @@ PENDING_KEY = "onewindow.outbox_pending"
 
 
 def enqueue(session: Session, queue: str, name: str, **args) -> OutboxJob:
-    """Record a job to run once the current transaction commits."""
+    """Record the job ``name`` (one of services/jobs/registry.py, on its queue) to run once the current transaction
+    commits."""
+    from services.jobs.registry import BY_NAME  # not at the top: the registry imports the jobs, which import this
+
+    registered = BY_NAME.get(name)
+    if registered is None or registered.queue != queue:
+        # Found here rather than by a worker that cannot run it, after the change that asked for it committed.
+        raise ValueError(f"job {name!r} on queue {queue!r} is not in services/jobs/registry.py")
     job = OutboxJob(queue=queue, name=name, args=args, created_at=utcnow())
     session.add(job)
     session.flush()
@@ -30,6 +37,16 @@ def enqueue(session: Session, queue: str, name: str, **args) -> OutboxJob:
 def take_pending(session: Session) -> list[int]:
     """The outbox ids recorded through ``session`` since it last committed (call after commit)."""
     return session.info.pop(PENDING_KEY, [])
+
+
+def pending_count(session: Session) -> int:
+    """How many outbox ids ``session`` holds for dispatch after commit (a mark for :func:`forget_pending`)."""
+    return len(session.info.get(PENDING_KEY, ()))
+
+
+def forget_pending(session: Session, *, keep: int) -> None:
+    """Forget the ids recorded after the first ``keep``: their rows were rolled back with a savepoint."""
+    del session.info.get(PENDING_KEY, [])[keep:]
 
 
 def dispatch(db: Database, job_ids: list[int], *, redis_url: str, prefix: str = "", force: bool = False) -> int:

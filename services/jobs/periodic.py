@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from services import runtime
+from services import clock, runtime
 from services.jobs import queues
 from services.jobs.outbox import dispatch, stale_ids
 
@@ -19,7 +19,7 @@ def sweep_timers(today: str | None = None) -> dict:
     from services.applications.service import engine
     from workflows.timers import sweep
 
-    day = dt.date.fromisoformat(today) if today else dt.date.today()
+    day = dt.date.fromisoformat(today) if today else clock.today()
     return sweep(runtime.current().db, engine(), day)
 
 

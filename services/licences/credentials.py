@@ -27,15 +27,14 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
+from services import clock
+from services.clock import CHINA_TZ  # a licence is valid from the start of its first day to the end of its last
 from services.identity.identifiers import mask_resident_id
 from services.licences.models import Licence, LicenceStatus
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 ALGORITHM = "ES256"
 MEDIA_TYPE = "vc+jwt"
-# Licence dates are calendar days in Guangzhou: a licence is valid from the start of its first day to the end of its
-# last, China Standard Time (no daylight saving).
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 
 _log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def public_holder(licence: Licence) -> tuple[str, str]:
 def effective_status(licence: Licence, today: dt.date | None = None) -> LicenceStatus:
     """The status as of ``today``: a valid licence past its last day is expired, whatever the stored status says
     (nothing has to run at midnight for a verifier to see it)."""
-    today = today or dt.datetime.now(CHINA_TZ).date()
+    today = today or clock.today()
     if licence.status == LicenceStatus.VALID and licence.valid_until is not None and licence.valid_until < today:
         return LicenceStatus.EXPIRED
     return licence.status

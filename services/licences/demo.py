@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.applications.service import Upload, decide_task, engine, submit_application
 from services.catalogue.demo import DEMO_DOMAIN
 from services.catalogue.models import Matter
@@ -44,7 +45,7 @@ def demo_answers(bundle_code: str, **overrides) -> dict:
         "open_restaurant": {**RESTAURANT_ANSWERS, "address": "广州市天河区示例路1号"},
         "residence_permit": _residence("广州市天河区体育西路8号", "2024-03-01", "13800138000"),
         "newborn": {"child_name": "张小宝", "child_sex": "female",
-                    "born_on": (dt.date.today() - dt.timedelta(days=10)).isoformat(),
+                    "born_on": (clock.today() - dt.timedelta(days=10)).isoformat(),
                     "birth_place": "广州市妇女儿童医疗中心", "mother_name": "李四", "mother_id": "440104199206074560",
                     "father_name": "张三", "father_id": "440106198803151235",
                     "household_address": "广州市越秀区示例街2号", "mobile": "13800138000"},
@@ -109,7 +110,7 @@ def demo_case_licences(session: Session, local_part: str, bundle_code: str, answ
                        key_dir: Path, public_url: str, upload_dir: Path | None = None,
                        today: dt.date | None = None) -> list[Licence]:
     """Drive one demo applicant's case to approval (the same case on every call) and issue its licences."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     applicant = _account(session, local_part)
     enterprise_id = None
     if for_enterprise:

@@ -15,15 +15,17 @@ from pathlib import Path
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.db import utcnow
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import InvalidIdentifier, validate_licence_number
 from services.identity.models import Account, Enterprise, Role
 from services.jobs import queues
 from services.jobs.outbox import enqueue
-from services.licences.credentials import CHINA_TZ, effective_status
+from services.licences.credentials import effective_status
 from services.licences.models import Licence, LicenceAction, LicenceEvent, LicenceStatus
 from services.notifications import service as notifications
+from services.notifications.service import NotificationKind
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +45,9 @@ TRANSITIONS = {
     LicenceAction.REVOKE: ((LicenceStatus.VALID, LicenceStatus.SUSPENDED, LicenceStatus.EXPIRED),
                            LicenceStatus.REVOKED),
 }
-NOTICE_OF = {LicenceAction.SUSPEND: "licence_suspended", LicenceAction.REINSTATE: "licence_reinstated",
-             LicenceAction.REVOKE: "licence_revoked"}
-
-
-def today_in_china() -> dt.date:
-    return dt.datetime.now(CHINA_TZ).date()
+NOTICE_OF = {LicenceAction.SUSPEND: NotificationKind.LICENCE_SUSPENDED,
+             LicenceAction.REINSTATE: NotificationKind.LICENCE_REINSTATED,
+             LicenceAction.REVOKE: NotificationKind.LICENCE_REVOKED}
 
 
 # --- Who may act, and finding licences -------------------------------------------------------------------------
@@ -162,7 +161,7 @@ def change_status(session: Session, clerk: Account, licence_id: int, action: Lic
     if _replayed(session, command_id, licence.id, action):
         return licence
     allowed, target = TRANSITIONS[action]
-    current = effective_status(licence, today or today_in_china())
+    current = effective_status(licence, today or clock.today())
     if current not in allowed:
         raise InvalidTransition(f"status_{current.value}")
     licence.status = target
@@ -186,7 +185,7 @@ def supersede(session: Session, old: Licence, new: Licence, *, why: str) -> None
     session.add(LicenceEvent(licence_id=old.id, action=LicenceAction.SUPERSEDE, from_status=previous,
                              to_status=LicenceStatus.SUPERSEDED, reason=why, details={"by": new.number},
                              at=utcnow()))
-    _notify_holder(session, old, "licence_superseded", new_number=new.number, why=why)
+    _notify_holder(session, old, NotificationKind.LICENCE_SUPERSEDED, new_number=new.number, why=why)
     session.flush()
 
 
@@ -206,7 +205,7 @@ def request_amendment(session: Session, clerk: Account, licence_id: int, *, hold
     require_issuing_clerk(clerk, licence)
     if _replayed(session, command_id, licence.id, LicenceAction.AMEND):
         return session.scalar(select(LicenceEvent).where(LicenceEvent.command_id == command_id))
-    current = effective_status(licence, today or today_in_china())
+    current = effective_status(licence, today or clock.today())
     if current != LicenceStatus.VALID:
         raise InvalidTransition(f"status_{current.value}")
     if pending_amendment(session, licence) is not None:
@@ -235,7 +234,7 @@ def issue_amended_version(session: Session, *, event_id: int, key_dir: Path, pub
     existing = superseding(session, old)
     if existing is not None:
         return existing
-    today = today or today_in_china()
+    today = today or clock.today()
     if effective_status(old, today) != LicenceStatus.VALID:
         log.info("amendment %s of %s not issued: the licence is %s now", event.id, old.number, old.status.value)
         # Marked, so that a licence reinstated later can be amended again.
@@ -272,7 +271,7 @@ def expire_due_licences(session: Session, today: dt.date | None = None, batch: i
     """Mark valid licences past their last day expired, with a history row and a notice each; return how many.
 
     The conditional UPDATE ... RETURNING changes each licence once, however many sweeps run at the same time."""
-    today = today or today_in_china()
+    today = today or clock.today()
     total = 0
     while True:
         due = select(Licence.id).where(Licence.status == LicenceStatus.VALID, Licence.valid_until < today) \
@@ -291,7 +290,7 @@ def expire_due_licences(session: Session, today: dt.date | None = None, batch: i
         holders = _holders_of(session, [row[0] for row in changed])
         for licence_id, number, last_day in changed:
             if licence_id in holders:
-                notifications.notify(session, holders[licence_id], "licence_expired", number=number,
+                notifications.notify(session, holders[licence_id], NotificationKind.LICENCE_EXPIRED, number=number,
                                      valid_until=last_day.isoformat())
         session.flush()
         total += len(changed)
@@ -303,7 +302,7 @@ def send_renewal_reminders(session: Session, today: dt.date | None = None, days:
     ``renewal_reminder_sent_at`` marker is set by the same conditional UPDATE that picks the licence)."""
     from services.licences.service import renewal_under_way
 
-    today = today or today_in_china()
+    today = today or clock.today()
     total = 0
     while True:
         due = select(Licence.id).where(
@@ -319,7 +318,7 @@ def send_renewal_reminders(session: Session, today: dt.date | None = None, days:
         holders = _holders_of(session, [row[0] for row in picked])
         for licence_id, number, last_day in picked:
             if licence_id in holders:
-                notifications.notify(session, holders[licence_id], "licence_renewal_due", number=number,
+                notifications.notify(session, holders[licence_id], NotificationKind.LICENCE_RENEWAL_DUE, number=number,
                                      valid_until=last_day.isoformat())
         session.flush()
         total += len(picked)

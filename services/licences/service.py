@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from services import clock
 from services.applications.models import Application
 from services.applications.service import next_serial
 from services.catalogue.models import Matter
@@ -40,7 +41,7 @@ def issue_licence(session: Session, *, branch_id: int, key_dir: Path, public_url
     licence_type = matter.licence_type
     instance = session.get(WorkflowInstance, branch.instance_id)
     application = session.scalar(select(Application).where(Application.workflow_instance_id == instance.id))
-    today = today or dt.date.today()
+    today = today or clock.today()
     content = licence_content(session, application, licence_type.code, branch.opinion)
     valid_until = (dt.date(today.year + licence_type.validity_years, today.month, min(today.day, 28))
                    if licence_type.validity_years else None)
@@ -161,7 +162,7 @@ def reserve_number_for_job(database, branch_id: int, today: dt.date | None = Non
         matter = session.scalar(select(Matter).where(Matter.code == branch.matter_code))
         if matter is None or matter.licence_type is None:
             return
-        reserve_branch_number(session, branch, matter.licence_type.agency.code, today or dt.date.today())
+        reserve_branch_number(session, branch, matter.licence_type.agency.code, today or clock.today())
 
 
 # What a renewal may replace: a licence still in force or run out, not one an agency took back.

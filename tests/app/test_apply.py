@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.portal.journey import applies_online
+from services import clock
 from services.applications.models import Application, ApplicationDraft, Material
 from services.catalogue.models import Bundle
 from services.notifications.models import Notification
@@ -236,7 +237,7 @@ def _grant(db, scope: list[str]):
     owner = db.scalar(select(Account).where(Account.email == "owner@demo.onewindow.test"))
     enterprise = db.scalar(select(Enterprise).where(Enterprise.legal_representative_id == owner.id))
     grant_mandate(db, owner, enterprise.id, agent_identifier="440106198803151235", bundle_codes=scope,
-                  all_services=False, expires_on=dt.date.today() + dt.timedelta(days=90))
+                  all_services=False, expires_on=clock.today() + dt.timedelta(days=90))
     db.flush()
     return enterprise
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from services import clock
 from services.applications.service import engine, notices_directory
 from tests.app.test_workbench_tallies import accept, account, assert_tallies_agree, new_case
 from workflows.calendar import ChinaCalendar
@@ -41,7 +42,7 @@ def test_a_notice_moves_the_joint_limit_and_is_logged_on_the_case(app, db, clien
     application = new_case(app, db)
     accept(db, application)
     instance = db.get(WorkflowInstance, application.workflow_instance_id)
-    old_joint, today = instance.joint_due, dt.date.today()
+    old_joint, today = instance.joint_due, clock.today()
     calendar = engine().calendar
     notice = notice_like(calendar, old_joint.year, old_joint)
     source = tmp_path / "notice.json"

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from services import clock
 from services.applications.service import case_for_applicant
 from services.db import utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -16,7 +17,7 @@ from services.identity.service import enterprises_of
 from tests.app.test_portal_pages import account, demo_enterprise, make_case, sign_in_id
 from tests.conftest import hidden_fields
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def mandate_for(db, agent_local="resident", *, codes=("open_restaurant",), all_services=False,

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from services import clock
 from services.applications.access import AccessRecord
 from services.applications.models import Application, CaseStatus
 from services.applications.service import engine, next_serial
@@ -39,7 +40,7 @@ def make_case(db, applicant: Account, *, enterprise: Enterprise | None = None, b
               answers: dict | None = None, outcome: str | None = None) -> Application:
     """A case started through the engine (as submitting does, without the files); with ``outcome`` the lead window
     accepts it and every agency decides that way."""
-    today = dt.date.today()
+    today = clock.today()
     answers = dict(RESTAURANT if answers is None and bundle == "open_restaurant" else answers or {})
     row = db.scalar(select(Bundle).where(Bundle.code == bundle))
     token = uuid.uuid4().hex
@@ -64,7 +65,7 @@ def accept(db, application: Application) -> None:
     task = db.scalar(select(Task).where(Task.instance_id == application.workflow_instance_id,
                                         Task.agency_code == "hub", Task.state == TaskState.OPEN))
     engine().complete_task(db, task.id, actor_id=account(db, "clerk.hub").id, outcome="accept",
-                           command_id=uuid.uuid4().hex, today=dt.date.today())
+                           command_id=uuid.uuid4().hex, today=clock.today())
     db.flush()
 
 
@@ -77,7 +78,7 @@ def decide_all(db, application: Application, outcome: str) -> None:
         if db.get(Task, task_id).state != TaskState.OPEN:
             continue  # cancelled by an earlier rejection
         engine().complete_task(db, task_id, actor_id=account(db, "clerk.market").id, outcome=outcome,
-                               command_id=uuid.uuid4().hex, today=dt.date.today(),
+                               command_id=uuid.uuid4().hex, today=clock.today(),
                                opinion="Kitchen too small" if outcome == "reject" else "")
     db.flush()
     db.refresh(application)
@@ -104,7 +105,7 @@ def add_licence(db, holder: Account | None, type_code: str, valid_until: dt.date
                       holder_enterprise_id=enterprise.id if enterprise else None,
                       holder_name=enterprise.name if enterprise else holder.name,
                       holder_identifier=enterprise.uscc if enterprise else holder.id_number, status=LicenceStatus.VALID,
-                      valid_from=dt.date.today() - dt.timedelta(days=300), valid_until=valid_until, pdf=b"%PDF-1.4",
+                      valid_from=clock.today() - dt.timedelta(days=300), valid_until=valid_until, pdf=b"%PDF-1.4",
                       pdf_sha256="0" * 64, issued_at=utcnow())
     db.add(licence)
     db.flush()
@@ -118,7 +119,7 @@ def test_resident_page_shows_cases_todos_wallet_recommendations_and_access_log(c
     police = account(db, "clerk.police")
     db.add(AccessRecord(application_id=running.id, account_id=police.id, agency_code="police", role="clerk",
                         purpose="review", at=utcnow()))
-    expiring = add_licence(db, person, "residence_permit", dt.date.today() + dt.timedelta(days=12), application=running)
+    expiring = add_licence(db, person, "residence_permit", clock.today() + dt.timedelta(days=12), application=running)
     db.add(NextStep(licence_type_code="residence_permit", bundle_code="open_restaurant", position=9,
                     bundle_id=db.scalar(select(Bundle.id).where(Bundle.code == "open_restaurant"))))
     db.flush()

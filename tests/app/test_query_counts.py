@@ -7,8 +7,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, func, select
 
+from bench.datagen import generate
 from services.applications.models import Application
-from services.datagen import generate
 from services.identity.models import Account, Enterprise
 from workflows.models import Branch, Event, Task
 from workflows.states import BranchState, TaskState

@@ -7,6 +7,7 @@ import io
 
 from sqlalchemy import select
 
+from services import clock
 from services.identity.models import Account
 from services.supervision import dashboard
 from tests.app.test_clocks_through_pages import post_decision
@@ -35,7 +36,7 @@ def test_figures_by_agency_and_the_early_warning_board(client, db, sign_in_as):
     assert {r.agency.code for r in board.rows} >= {"market", "fire", "urban", "env"}
     import datetime as dt
 
-    late = dashboard(db, city, WeekdayCalendar(), today=dt.date.today() + dt.timedelta(days=60))
+    late = dashboard(db, city, WeekdayCalendar(), today=clock.today() + dt.timedelta(days=60))
     assert {card.colour for card in late.cards} == {"red"} and late.rows[0].red >= 1
 
     fire_supervisor = db.scalar(select(Account).where(Account.email == "supervisor.fire@demo.onewindow.test"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import case, func, select
 
+from services import clock
 from services.applications.decisions import (
     answer_supplement,
     decide_extension,
@@ -104,7 +105,7 @@ def assert_tallies_agree(db, clerks: list[Account], today: dt.date) -> None:
 
 
 def test_tallies_follow_every_move(app, db):
-    today = dt.date.today()
+    today = clock.today()
     hub, market, fire = account(db, "clerk.hub"), account(db, "clerk.market"), account(db, "clerk.fire")
     lead = account(db, "lead.market")
     clerks = [hub, market, fire, lead]
@@ -186,7 +187,7 @@ def test_deleting_rows_takes_them_out_of_the_tallies(app, db):
     application = new_case(app, db)
     accept(db, application)
     db.flush()
-    today = dt.date.today()
+    today = clock.today()
     market = account(db, "clerk.market")
     instance_id = application.workflow_instance_id
     for model in (Request, Task):

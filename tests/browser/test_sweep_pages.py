@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from services import clock
 from tests.browser.test_accessibility_sweep import LANGUAGES, Sweep
 
 pytestmark = pytest.mark.browser
@@ -32,7 +33,7 @@ def test_service_pages_pass_axe(browser, live_server, language):
     page.fill("#agent", "resident2@demo.onewindow.test")
     page.check("#scope-2")
     page.check("#bundles-1")
-    page.fill("#expires_on", (dt.date.today() + dt.timedelta(days=200)).isoformat())
+    page.fill("#expires_on", (clock.today() + dt.timedelta(days=200)).isoformat())
     sweep.submit()
     sweep.check("enterprise page with a new mandate")
     revoke = page.locator("a[href$='/revoke']").first.get_attribute("href")  # the newest: the one just granted

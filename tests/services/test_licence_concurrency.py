@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select
 
+from services import clock
 from services.applications.service import submit_application
 from services.errors import InvalidTransition
 from services.identity.models import Account
@@ -35,7 +36,7 @@ def committed_licence(app, ledger) -> int:  # noqa: F811
                                          storage_dir=Path(app.config["UPLOAD_DIR"]))
         ledger.applications.add(application.id)
         session.commit()
-        _decide_open_tasks(session, application.workflow_instance_id, dt.date.today())
+        _decide_open_tasks(session, application.workflow_instance_id, clock.today())
         branch = session.scalar(select(Branch).where(Branch.instance_id == application.workflow_instance_id,
                                                      Branch.state == BranchState.APPROVED))
         licence = issue_licence(session, branch_id=branch.id, key_dir=Path(app.config["KEY_DIR"]),

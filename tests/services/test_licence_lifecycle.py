@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from services import clock
 from services.applications.service import submit_application
 from services.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from services.identity.models import Account
@@ -167,7 +168,7 @@ def _approve_renewal(app, db, old: Licence) -> Licence:
                                      renews_licence_id=old.id)
     assert application.renews_licence_id == old.id
     assert licences_expiring_within(db, resident, today=old.valid_until - dt.timedelta(days=5)) == []
-    _decide_open_tasks(db, application.workflow_instance_id, dt.date.today())
+    _decide_open_tasks(db, application.workflow_instance_id, clock.today())
     branch = db.scalar(select(Branch).where(Branch.instance_id == application.workflow_instance_id,
                                             Branch.state == BranchState.APPROVED))
     return issue_licence(db, branch_id=branch.id, key_dir=Path(app.config["KEY_DIR"]),

@@ -3,12 +3,12 @@ the agency's counter is not held while the PDF is made; the licence then carries
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from services import clock
 from services.applications.models import Counter
 from services.applications.service import submit_application
 from services.identity.models import Account
@@ -25,13 +25,13 @@ def approved_branch(app, db) -> Branch:
     resident = db.scalar(select(Account).where(Account.email == "resident@demo.onewindow.test"))
     application = submit_application(db, resident, "residence_permit", answers=PERMIT_ANSWERS, uploads=[],
                                      submission_token=uuid.uuid4().hex, storage_dir=Path(app.config["UPLOAD_DIR"]))
-    _decide_open_tasks(db, application.workflow_instance_id, dt.date.today())
+    _decide_open_tasks(db, application.workflow_instance_id, clock.today())
     return db.scalar(select(Branch).where(Branch.instance_id == application.workflow_instance_id,
                                           Branch.state == BranchState.APPROVED))
 
 
 def counter(db) -> int:
-    return db.scalar(select(Counter.value).where(Counter.name == f"licence:police:{dt.date.today().year}")) or 0
+    return db.scalar(select(Counter.value).where(Counter.name == f"licence:police:{clock.today().year}")) or 0
 
 
 def test_the_job_reserves_once_and_the_licence_carries_the_reserved_number(app, db, database):

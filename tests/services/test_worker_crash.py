@@ -9,7 +9,6 @@ licence-granting branch ends with exactly one licence and every outbox row is ma
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -23,7 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from services import runtime
+from services import clock, runtime
 from services.applications.models import Counter
 from services.db import Database
 from services.jobs import outbox
@@ -248,7 +247,7 @@ def crash_and_restart(app, ledger, database, workers: Workers, outbox_ids: set[i
     assert crashed is not None, "every job finished before its worker could be killed"
     with ledger.Session() as session:
         counters = dict(session.execute(select(Counter.name, Counter.value)).all())
-    year = dt.date.today().year  # licence numbers count per agency and year
+    year = clock.today().year  # licence numbers count per agency and year
     killed_counter = f"licence:{agency_of[jobs[crashed]]}:{year}"
     # The killed job's number was reserved (and committed) before its transaction; the rerun uses that number.
     assert counters.get(killed_counter) == ledger.counters.get(killed_counter, 0) + 1

@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from services import clock
 from services.applications.models import Application, Counter, Material
 from services.applications.service import ApplicationHooks
 from services.applications.tallies import recount
@@ -463,6 +464,6 @@ def test_one_licence_issued_twice_at_once_exists_once(app, ledger, tmp_path):
                    if n.params.get("reference") == reference]
         assert len(notices) == 1
         # The loser's serial number was rolled back with it: the next licence of the agency takes the next number.
-        year = dt.date.today().year
+        year = clock.today().year
         serial = session.scalar(select(Counter.value).where(Counter.name == f"licence:market:{year}"))
         assert serial == ledger.counters.get(f"licence:market:{year}", 0) + 1

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from services.db import Database
 
 if TYPE_CHECKING:
-    from services.datagen import _Generator
+    from bench.datagen.generator import _Generator
 
 # -- tables, in foreign-key order -------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Mandates, ratings and their follow-ups for the generated data (`flask gen-data`), written set-based by the
+"""Mandates, ratings and their follow-ups for the generated data (`bench/gen_data.py`), written set-based by the
 database (``INSERT ... SELECT``) after the cases: no row goes through Python, so a million cases take seconds.
 
 The mix, chosen by arithmetic on the ids so that a run is repeatable: one generated enterprise in five has
@@ -13,6 +13,7 @@ import datetime as dt
 
 from sqlalchemy import Date, bindparam, text
 
+from services import clock
 from services.db import Database, UTCDateTime, utcnow
 
 GENERATED_EMAIL = "%@bench.onewindow.test"
@@ -30,7 +31,7 @@ def add_service_page_data(database: Database, *, first_enterprise_id: int, first
                           today: dt.date | None = None) -> dict[str, int]:
     """Add mandates for generated enterprises from ``first_enterprise_id`` on and ratings (with follow-ups) for
     generated decided cases from ``first_application_id`` on; return the rows added per table."""
-    today, now = today or dt.date.today(), utcnow()
+    today, now = today or clock.today(), utcnow()
     json = "CAST({} AS JSON)" if database.is_postgresql else "{}"
     times = [bindparam("now", type_=UTCDateTime())]
     days = [bindparam("expired", type_=Date()), bindparam("valid_until", type_=Date())]

@@ -1,11 +1,11 @@
-"""Realistic volumes for the page benchmarks (`flask gen-data`).
+"""Realistic volumes for the page benchmarks (`bench/gen_data.py`).
 
 ``generate`` adds residents, enterprises with their legal representatives, clerks, and applications of the
 restaurant bundle (and of a resident bundle ``residence_permit`` when the catalogue has one whose definition has the
 same acceptance → split → branches → join shape) with everything a real case leaves behind: the workflow instance,
 its branches, tasks, events, requests, pending timers, the materials row, licences of approved cases, notifications
 and access records (the queue and supervision tallies are recounted at the end). After the cases,
-mandates, ratings and their follow-ups are added set-based (services/datagen_service_pages.py). The state mix
+mandates, ratings and their follow-ups are added set-based (bench/datagen/service_pages.py). The state mix
 follows a live system: about 70 % approved, 5 % refused and 25 % still running, the running ones biased so that the
 market agency holds most open tasks (100,000+ at the default volume).
 
@@ -34,8 +34,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
 
-from services.applications.models import CaseStatus
-from services.datagen_vocabulary import (
+from bench.datagen.vocabulary import (
     APPROVAL_OPINIONS,
     COMPANY_KINDS,
     DISTRICTS,
@@ -53,7 +52,9 @@ from services.datagen_vocabulary import (
     resident_id_for,
     uscc_for,
 )
-from services.datagen_writing import TABLES, Sink, Writer
+from bench.datagen.writing import TABLES, Sink, Writer
+from services import clock
+from services.applications.models import CaseStatus
 from services.db import Database
 from services.identity.identifiers import make_licence_number, make_reference
 from services.identity.models import Role
@@ -118,7 +119,7 @@ def generate(database: Database, *, applications: int = 1_000_000, residents: in
     database that autovacuum looks after would have them; it needs a connection of its own, so not in tests);
     otherwise the tables are only analysed."""
     started = time.perf_counter()
-    generator = _Generator(database, seed=seed, today=today or dt.date.today(), progress=progress or (lambda n: None))
+    generator = _Generator(database, seed=seed, today=today or clock.today(), progress=progress or (lambda n: None))
     generator.prepare()
     generator.writer = Writer(generator)
     first_enterprise, first_application = generator.next_id["enterprises"], generator.next_id["applications"]
@@ -128,7 +129,7 @@ def generate(database: Database, *, applications: int = 1_000_000, residents: in
     finally:
         generator.writer.close()
     generator.report_progress()
-    from services.datagen_service_pages import add_service_page_data
+    from bench.datagen.service_pages import add_service_page_data
 
     generator.counts.update(add_service_page_data(database, first_enterprise_id=first_enterprise,
                                                   first_application_id=first_application, today=generator.today))

@@ -1,4 +1,4 @@
-"""What generated people, enterprises and cases look like (services.datagen): names, places, phrases, identity
+"""What generated people, enterprises and cases look like (bench.datagen): names, places, phrases, identity
 numbers and credit codes derived from ids (a bijection, so runs never collide), and the placeholder licence PDF."""
 
 from __future__ import annotations
