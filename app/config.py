@@ -20,6 +20,8 @@ class ConfigError(RuntimeError):
 class BaseConfig:
     ENV_NAME = "base"
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    # Times are stored in UTC and shown as people in Guangzhou read them (a decision at 01:00 is that day's).
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
     LANGUAGES = ("zh_Hans_CN", "zh_Hant_HK", "en")
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024

@@ -8,6 +8,7 @@ import itertools
 import re
 from collections.abc import Callable
 
+from services import clock
 from tests.conftest import hidden_fields
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -198,7 +199,7 @@ def newborn_pages() -> dict[str, dict]:
     """The newborn journey's answers: 张三 (resident) and 李四 (resident2) as the parents, a baby born ten days ago."""
     import datetime as dt
 
-    born_on = (dt.date.today() - dt.timedelta(days=10)).isoformat()
+    born_on = (clock.today() - dt.timedelta(days=10)).isoformat()
     return {
         "name": {"child_name": "张小宝"},
         "sex": {"child_sex": "female"},

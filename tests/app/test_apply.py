@@ -129,7 +129,7 @@ def test_a_page_with_errors_lists_them_on_top_and_keeps_the_draft(client, db, si
         bad = post_page(client, draft_id, "moved-in", answers)
         html = bad.get_data(as_text=True)
         assert bad.status_code == 400 and f'href="#{field}"' in html and message in html, html[:2000]
-    recent = post_page(client, draft_id, "moved-in", {"moved_in": __import__("datetime").date.today().isoformat()})
+    recent = post_page(client, draft_id, "moved-in", {"moved_in": clock.today().isoformat()})
     assert recent.status_code == 400 and "once you have lived in Guangzhou for 6 months" in recent.get_data(
         as_text=True)
     bad = post_page(client, draft_id, "basis", {"basis": "work", "basis_detail": " "})

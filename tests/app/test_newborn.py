@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from services import clock
 from services.applications.models import Application, CaseStatus
 from services.catalogue.search import search
 from services.identity.models import Account
@@ -70,10 +71,10 @@ def test_the_journey_checks_each_answer_and_saves_for_later(client, db, sign_in_
     blank = post_page(client, draft_id, "name", {"child_name": "  "})
     assert blank.status_code == 400 and "Enter the baby&#39;s full name." in blank.get_data(as_text=True)
     assert post_page(client, draft_id, "sex", {"child_sex": "other"}).status_code == 400
-    future = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    future = (clock.today() + dt.timedelta(days=1)).isoformat()
     too_late = post_page(client, draft_id, "birth", {"born_on": future, "birth_place": "医院"})
     assert too_late.status_code == 400 and "must be today or in the past" in too_late.get_data(as_text=True)
-    older = (dt.date.today() - dt.timedelta(days=400)).isoformat()
+    older = (clock.today() - dt.timedelta(days=400)).isoformat()
     assert "under one year old" in post_page(client, draft_id, "birth", {"born_on": older, "birth_place": "医院"}
                                              ).get_data(as_text=True)
     not_a_date = post_page(client, draft_id, "birth", {"born_on": "15/03/2026", "birth_place": "医院"})

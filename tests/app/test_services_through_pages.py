@@ -10,6 +10,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
+from services import clock
 from services.applications.models import Application, CaseStatus
 from services.licences.models import Licence, LicenceStatus
 from tests.app.test_slice import decide, open_task_id
@@ -173,7 +174,7 @@ def test_a_second_permit_issued_in_a_race_supersedes_the_first(app, db):
     application = submit_application(db, owner, "open_restaurant", answers=RESTAURANT_ANSWERS, uploads=[],
                                      submission_token=uuid.uuid4().hex, storage_dir=None,
                                      enterprise_id=first.holder_enterprise_id)
-    _decide_open_tasks(db, application.workflow_instance_id, __import__("datetime").date.today())
+    _decide_open_tasks(db, application.workflow_instance_id, clock.today())
     from services.catalogue.models import Matter
     from workflows.models import Branch
 

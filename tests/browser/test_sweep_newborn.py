@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from services import clock
 from tests.browser.journeys import fill, walk_journey
 from tests.browser.test_accessibility_sweep import LANGUAGES, Sweep
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 
 def _answers() -> list[tuple[str, dict]]:
-    born_on = (dt.date.today() - dt.timedelta(days=10)).isoformat()
+    born_on = (clock.today() - dt.timedelta(days=10)).isoformat()
     return [
         ("name", {"#child_name": "张小宝"}),
         ("sex", {"#child_sex-1": None}),
