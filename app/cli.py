@@ -131,30 +131,32 @@ def register_commands(app) -> None:
     @click.option("--dry-run", is_flag=True, help="Count what would move; change nothing.")
     def load_notice_command(path, today, dry_run):
         """Load the State Council's holiday notice for a year (JSON: year, holidays, workdays) and move the running
-        cases' deadlines it changes, keeping each case's working days left; every process picks it up."""
+        cases' deadlines it changes, keeping each case's working days left; the notice is recorded in the database,
+        where every process (on every host) picks it up."""
         import datetime as dt
 
         from services import clock
-        from services.applications.service import notices_directory
+        from services.applications.service import calendar_notices
         from services.calendar_notices import InvalidNotice, install_notice
 
         try:
             day = dt.date.fromisoformat(today) if today else clock.today()
         except ValueError as exc:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from exc
-        notice_dir = notices_directory()  # the directory every process of this instance watches
         try:
             with click.progressbar(length=0, label="Recording the moved deadlines") as bar:
-                result = install_notice(_database(), notice_dir, path, day, dry_run=dry_run, progress=bar.update)
+                result = install_notice(_database(), path, day, dry_run=dry_run, progress=bar.update)
         except InvalidNotice as exc:
             raise click.ClickException(f"{path} is not a holiday notice ({exc}); nothing was changed.") from exc
+        calendar_notices().invalidate()  # this process looks again at once; the others within the refresh interval
+        picked_up = ("" if dry_run else " Every process picks it up within "
+                     f"{calendar_notices().interval:g} s (no restart).")
         if result["already"]:
             click.echo(f"{result['year']}: this notice was loaded before and the deadlines were recounted then; "
-                       "nothing moves." + ("" if dry_run else f" Notice kept as {result['file']}."))
+                       "nothing moves." + picked_up)
             return
         verb, told = ("would move", "would tell") if dry_run else ("moved", "told")
         click.echo(f"{result['year']}: {verb} {result['dates']} deadline(s) in {result['cases']} running case(s) and "
-                   f"{result['timers']} timer(s); {told} {result['notified']} applicant(s)."
-                   + ("" if dry_run else f" Notice kept as {result['file']}."))
+                   f"{result['timers']} timer(s); {told} {result['notified']} applicant(s)." + picked_up)
 
     app.cli.add_command(calendar_group)

@@ -42,6 +42,8 @@ class BaseConfig:
         # How many reverse proxies (nginx, a load balancer) stand in front of gunicorn. Their X-Forwarded-For is
         # trusted that many hops deep, so that the rate limiter sees the client's address, not the proxy's.
         self.TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
+        # How often each process looks for a holiday notice loaded on another host (services/calendar_notices.py).
+        self.CALENDAR_REFRESH_SECONDS = os.environ.get("ONEWINDOW_CALENDAR_REFRESH_SECONDS", "5")
         for key, value in overrides.items():
             setattr(self, key, value)
         self.DATABASE_URL_GIVEN = bool(self.DATABASE_URL)
@@ -51,6 +53,10 @@ class BaseConfig:
             raise ConfigError("TRUSTED_PROXIES must be a whole number (proxies in front of the app)") from None
         if not 0 <= self.TRUSTED_PROXIES <= 5:
             raise ConfigError("TRUSTED_PROXIES must be between 0 and 5")
+        try:
+            self.CALENDAR_REFRESH_SECONDS = float(self.CALENDAR_REFRESH_SECONDS)
+        except (TypeError, ValueError):
+            raise ConfigError("ONEWINDOW_CALENDAR_REFRESH_SECONDS must be a number of seconds") from None
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{Path(self.INSTANCE_DIR) / 'onewindow.db'}"
         for name in ("UPLOAD_DIR", "KEY_DIR"):

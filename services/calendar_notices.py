@@ -1,10 +1,11 @@
-"""The State Council's holiday notices: loading one, and keeping every process's calendar in step with the directory.
+"""The State Council's holiday notices: loading one, and keeping every process's calendar in step with the database.
 
-Notices live as ``<instance>/calendar/<year>.json``. :func:`install_notice` is the way in (``flask calendar
-load-notice FILE``): it checks the notice, moves the deadlines of running cases that the new calendar changes
-(``workflows.recalendar``) and puts the file in place, in one database transaction; if the transaction fails the
-file is put back as it was. Web processes and workers see the directory change on their next use of the engine
-(:func:`refresh_notices`, one ``stat`` per call) and load the notice without a restart.
+The database is the only place a notice lives (``wf_calendar_notices``: the year, the holidays and adjusted working
+days, and a digest). :func:`install_notice` is the way in (``flask calendar load-notice FILE``): it checks the notice,
+moves the deadlines of running cases that the new calendar changes (``workflows.recalendar``) and records the notice,
+in one database transaction. Every process (web server, rq worker, command) builds its calendar from those rows and
+looks at them again at most every ``CALENDAR_REFRESH_SECONDS`` (:class:`NoticeSync`), so a notice loaded on one host
+reaches all of them without a restart and without shared storage.
 """
 
 from __future__ import annotations
@@ -12,56 +13,87 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
+import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from services.db import utcnow
 from workflows.calendar import ChinaCalendar, InvalidNotice
-from workflows.models import Event
+from workflows.models import CalendarNotice, Event
 
-__all__ = ["InvalidNotice", "install_notice", "load_notices", "refresh_notices"]
+__all__ = ["DEFAULT_REFRESH_SECONDS", "InvalidNotice", "NoticeSync", "install_notice"]
 
-_seen: dict[Path, int | None] = {}
-_seen_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
-
-def load_notices(calendar: ChinaCalendar, notice_dir: Path) -> list[int]:
-    """Load every ``*.json`` holiday notice in ``notice_dir`` into ``calendar`` and forget notices no longer there;
-    return the years loaded."""
-    years = [calendar.load_notice_file(path) for path in sorted(notice_dir.glob("*.json"))] \
-        if notice_dir.is_dir() else []
-    for year in set(calendar.notice_years) - set(years):
-        calendar.forget_notice(year)
-    return years
+# Why a time limit and not a look per command: a command (a clerk's decision, a timer) must not pay a query to learn
+# that nothing changed, which is true all year but a day or two. Why a short one: a process that has not looked yet
+# still counts new deadlines on the old calendar, so the window in which a command can store a date the recount will
+# never see is this long. A look is one indexed read of a handful of rows, so every 5 seconds costs nothing.
+DEFAULT_REFRESH_SECONDS = 5.0
 
 
-def _signature(notice_dir: Path) -> int | None:
-    try:
-        return notice_dir.stat().st_mtime_ns  # a file added, removed or replaced (renamed over) changes it
-    except OSError:
-        return None
+class NoticeSync:
+    """Keeps ``calendar``'s loaded notices equal to the rows of ``wf_calendar_notices``, looking at most every
+    ``interval`` seconds (always on the first call, and on the next call after :meth:`invalidate`).
+
+    :meth:`__call__` reads through the session it is given, i.e. inside the caller's transaction: on SQLite a read on
+    another connection would wait for the write lock the caller's ``BEGIN IMMEDIATE`` already holds.
+    """
+
+    def __init__(self, calendar: ChinaCalendar, interval: float = DEFAULT_REFRESH_SECONDS):
+        self.calendar = calendar
+        self.interval = interval
+        self._digests: dict[int, str] = {}  # year -> sha256 of the notice loaded into the calendar from the database
+        self._checked: float | None = None  # time.monotonic() of the last look
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        """Look again on the next call (this process has just changed the notices)."""
+        self._checked = None
+
+    def reset(self) -> None:
+        """Forget every notice loaded from the database, as if a look had just found none (tests: a notice recorded
+        in a transaction that was rolled back is gone from the database, not from this process's calendar)."""
+        with self._lock:
+            for year in self._digests:
+                self.calendar.forget_notice(year)
+            self._digests, self._checked = {}, time.monotonic()
+
+    def __call__(self, session: Session) -> None:
+        checked = self._checked
+        if checked is not None and time.monotonic() - checked < self.interval:
+            return
+        with self._lock:
+            if self._checked is not None and time.monotonic() - self._checked < self.interval:
+                return  # another thread looked while this one waited
+            self.load(session)
+
+    def load(self, session: Session) -> list[int]:
+        """Look now: load the notices new or changed since the last look, forget those no longer recorded; return
+        the years loaded from the database."""
+        digests = dict(session.execute(select(CalendarNotice.year, CalendarNotice.sha256)).tuples().all())
+        changed = [year for year, digest in digests.items() if self._digests.get(year) != digest]
+        if changed:
+            for notice in session.scalars(select(CalendarNotice).where(CalendarNotice.year.in_(changed))):
+                try:
+                    self.calendar.load_notice(notice.year, *_dates(notice.holidays, notice.workdays))
+                except InvalidNotice:  # checked before it was recorded; a hand-edited row must not stop the engine
+                    log.exception("holiday notice for %s in wf_calendar_notices is invalid; not loaded", notice.year)
+                    digests.pop(notice.year)
+        for year in set(self._digests) - set(digests):
+            self.calendar.forget_notice(year)
+        self._digests, self._checked = digests, time.monotonic()
+        return sorted(digests)
 
 
-def refresh_notices(calendar: ChinaCalendar, notice_dir: Path) -> None:
-    """Reload ``calendar``'s notices when ``notice_dir`` has changed since this process last looked."""
-    signature = _signature(notice_dir)
-    if _seen.get(notice_dir, -1) == signature:
-        return
-    with _seen_lock:
-        if _seen.get(notice_dir, -1) != signature:
-            load_notices(calendar, notice_dir)
-            _seen[notice_dir] = signature
-
-
-def _calendar_with(notice_dir: Path, stored) -> ChinaCalendar:
-    """This host's notices, overridden by those the database says the deadlines were recounted for."""
+def _calendar_with(stored) -> ChinaCalendar:
+    """A calendar with the notices the database says the deadlines were counted on."""
     calendar = ChinaCalendar()
-    load_notices(calendar, notice_dir)
     for notice in stored:
         calendar.load_notice(notice.year, *_dates(notice.holidays, notice.workdays))
     return calendar
@@ -69,22 +101,6 @@ def _calendar_with(notice_dir: Path, stored) -> ChinaCalendar:
 
 def _dates(holidays: list[str], workdays: list[str]) -> tuple[list[dt.date], list[dt.date]]:
     return [dt.date.fromisoformat(d) for d in holidays], [dt.date.fromisoformat(d) for d in workdays]
-
-
-def _write(target: Path, data: bytes | None) -> None:
-    """Replace ``target`` in one rename (readers see the old file or the new one), or remove it for ``None``."""
-    if data is None:
-        target.unlink(missing_ok=True)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".notice-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _notify_applicants(session, floor: int, year: int) -> int:
@@ -104,62 +120,49 @@ def _notify_applicants(session, floor: int, year: int) -> int:
     return len(rows)
 
 
-def _read(source: Path) -> tuple[int, bytes, dict, str]:
-    """The notice in ``source``, checked by the calendar's own parser (:class:`InvalidNotice`): (year, the file's
-    bytes, the content with its dates sorted, sha256 of the content)."""
+def _read(source: Path) -> tuple[int, dict, str]:
+    """The notice in ``source``, checked by the calendar's own parser (:class:`InvalidNotice`): (year, the content
+    with its dates sorted, sha256 of the content)."""
     year = ChinaCalendar().load_notice_file(source)
-    data = source.read_bytes()
-    parsed = json.loads(data)
+    parsed = json.loads(source.read_bytes())
     content = {"year": year, "holidays": sorted({dt.date.fromisoformat(d).isoformat() for d in parsed["holidays"]}),
                "workdays": sorted({dt.date.fromisoformat(d).isoformat() for d in parsed.get("workdays", [])})}
-    return year, data, content, hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return year, content, hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def install_notice(database, notice_dir: Path, source: Path, today: dt.date, *, dry_run: bool = False,
+def install_notice(database, source: Path, today: dt.date, *, dry_run: bool = False,
                    progress: Callable[[int], None] | None = None) -> dict:
-    """Load the notice in ``source`` for its year; move the running cases' deadlines it changes; keep the file.
+    """Load the notice in ``source`` for its year: move the running cases' deadlines it changes and record it.
 
-    The database keeps the notice the deadlines were last recounted for (``wf_calendar_notices``): loading the same
-    notice again, here or on another host, recounts nothing and only puts the file in place; a corrected notice for
-    the same year is recounted from the one loaded before. Raises :class:`InvalidNotice` (nothing changed) when the
-    file is not a valid notice. ``dry_run`` counts what would move and changes nothing. Returns the year, the file it
-    was kept as, whether it was loaded before (``already``), the counts of
+    The database keeps the notice the deadlines were last recounted for (``wf_calendar_notices``), and every process
+    reads its calendar from there (:class:`NoticeSync`): loading the same notice again, here or on another host,
+    recounts nothing; a corrected notice for the same year is recounted from the one recorded before. Raises
+    :class:`InvalidNotice` (nothing changed) when the file is not a valid notice. ``dry_run`` counts what would move
+    and changes nothing. Returns the year, whether it was recorded before (``already``), the counts of
     :func:`workflows.recalendar.recompute_deadlines` and how many applicants were notified (``notified``).
     """
     from services.db import lock_for_update
-    from workflows.models import CalendarNotice
-    from workflows.recalendar import recompute_deadlines  # the engine: not needed by refresh_notices
+    from workflows.recalendar import recompute_deadlines  # the engine: not needed by NoticeSync
 
-    year, data, content, digest = _read(source)  # checks it before anything is touched
-    target = notice_dir / f"{year}.json"
-    previous = target.read_bytes() if target.exists() else None
-    written = False
-    try:
-        with database.transaction() as session:
-            this_year = session.scalar(lock_for_update(select(CalendarNotice).where(CalendarNotice.year == year),
-                                                       session))
-            already = this_year is not None and this_year.sha256 == digest
-            counts = {"cases": 0, "dates": 0, "timers": 0, "notified": 0}
-            if not already:
-                stored = session.scalars(select(CalendarNotice)).all()
-                old, new = _calendar_with(notice_dir, stored), _calendar_with(notice_dir, stored)
-                new.load_notice(year, *_dates(content["holidays"], content["workdays"]))
-                floor = session.scalar(select(func.coalesce(func.max(Event.id), 0)))
-                counts = recompute_deadlines(session, old, new, today, progress=progress,
-                                             reason={"year": year, "rule": "loaded-notice"})
-                counts["notified"] = _notify_applicants(session, floor, year)
-                if this_year is None:
-                    this_year = CalendarNotice(year=year)
-                    session.add(this_year)
-                this_year.sha256, this_year.loaded_at = digest, utcnow()
-                this_year.holidays, this_year.workdays = content["holidays"], content["workdays"]
-            if dry_run:
-                session.rollback()
-            elif data != previous:
-                _write(target, data)  # last, so a failure before here leaves the directory untouched
-                written = True
-    except BaseException:
-        if written:
-            _write(target, previous)
-        raise
-    return {"year": year, "file": str(target), "dry_run": dry_run, "already": already, **counts}
+    year, content, digest = _read(source)  # checks it before anything is touched
+    with database.transaction() as session:
+        this_year = session.scalar(lock_for_update(select(CalendarNotice).where(CalendarNotice.year == year),
+                                                   session))
+        already = this_year is not None and this_year.sha256 == digest
+        counts = {"cases": 0, "dates": 0, "timers": 0, "notified": 0}
+        if not already:
+            stored = session.scalars(select(CalendarNotice)).all()
+            old, new = _calendar_with(stored), _calendar_with(stored)
+            new.load_notice(year, *_dates(content["holidays"], content["workdays"]))
+            floor = session.scalar(select(func.coalesce(func.max(Event.id), 0)))
+            counts = recompute_deadlines(session, old, new, today, progress=progress,
+                                         reason={"year": year, "rule": "loaded-notice"})
+            counts["notified"] = _notify_applicants(session, floor, year)
+            if this_year is None:
+                this_year = CalendarNotice(year=year)
+                session.add(this_year)
+            this_year.sha256, this_year.loaded_at = digest, utcnow()
+            this_year.holidays, this_year.workdays = content["holidays"], content["workdays"]
+        if dry_run:
+            session.rollback()
+    return {"year": year, "dry_run": dry_run, "already": already, **counts}

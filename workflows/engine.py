@@ -20,6 +20,7 @@ unit-of-work flush on the way, and the hot statements run on the DBAPI cursor (`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -76,17 +77,27 @@ class NoHooks:
         pass
 
 
+def _no_refresh(session: Session) -> None:
+    pass
+
+
 class Engine:
-    def __init__(self, registry: Registry, calendar: WorkingCalendar, hooks: Hooks | None = None):
+    def __init__(self, registry: Registry, calendar: WorkingCalendar, hooks: Hooks | None = None, *,
+                 refresh_calendar: Callable[[Session], None] | None = None):
+        """``refresh_calendar(session)``, if given, runs first in every command, in the command's transaction: the
+        calendar may change while the process runs (a holiday notice loaded on another host) and this is where the
+        services bring it up to date. It must be cheap: it runs on every command."""
         self.registry = registry
         self.calendar = calendar
         self.hooks = hooks or NoHooks()
+        self.refresh_calendar = refresh_calendar or _no_refresh
 
     # -- commands: the life of an instance ------------------------------------------------------------------------
 
     def start(self, session: Session, key: str, *, subject_id: int, data: dict, actor_id: int | None,
               command_id: str, today: dt.date) -> WorkflowInstance:
         """Start an instance of the latest version of ``key`` and run it to its first wait state."""
+        self.refresh_calendar(session)
         session.flush()
         batch = Batch(session)
         previous = previous_instance_id(batch, command_id)
@@ -110,6 +121,7 @@ class Engine:
     def complete_task(self, session: Session, task_id: int, *, actor_id: int | None, outcome: str, command_id: str,
                       today: dt.date, opinion: str = "") -> Task:
         """Complete a human task with ``outcome``: accept (the lead window), approve or reject (a branch)."""
+        self.refresh_calendar(session)
         batch = Batch(session)
         context = self._open_task_for_command(batch, task_id, command_id)
         if context.repeated:
@@ -136,6 +148,7 @@ class Engine:
 
     def withdraw(self, session: Session, instance_id: int, *, actor_id: int, command_id: str, reason: str = ""):
         """The applicant withdraws before a decision: every open task, branch, request and timer is cancelled."""
+        self.refresh_calendar(session)
         if previous_event_id(session, command_id) is not None:
             return session.get(WorkflowInstance, instance_id)
         instance = self._lock(session, instance_id)
@@ -159,6 +172,7 @@ class Engine:
         An item is a text (a material to send) or ``{"text": ..., "kind": "document" | "question"}`` (a question
         is answered in writing). At acceptance it also keeps the application from counting as accepted when the 5
         days run out."""
+        self.refresh_calendar(session)
         batch = Batch(session)
         context = self._open_task_for_command(batch, task_id, command_id)
         if context.repeated:
@@ -181,6 +195,7 @@ class Engine:
 
     def resubmit(self, session: Session, request_id: int, *, actor_id: int, command_id: str, today: dt.date):
         """The applicant answered a supplement notice: that same branch resumes with the working days it had left."""
+        self.refresh_calendar(session)
         request = session.get(Request, request_id)
         if request is None or request.kind != RequestKind.SUPPLEMENT:
             raise NotFound("request")
@@ -214,6 +229,7 @@ class Engine:
     def pause(self, session: Session, task_id: int, *, actor_id: int, reason: str, expected_days: int,
               command_id: str, today: dt.date) -> Branch | None:
         """Stop a branch's clock for expert review, testing or a hearing (art. 45); the applicant is told how long."""
+        self.refresh_calendar(session)
         batch = Batch(session)
         context = self._open_task_for_command(batch, task_id, command_id)
         if context.repeated:
@@ -235,6 +251,7 @@ class Engine:
 
     def resume(self, session: Session, task_id: int, *, actor_id: int, command_id: str, today: dt.date):
         """Restart a paused branch's clock with the working days it had left."""
+        self.refresh_calendar(session)
         if previous_event_id(session, command_id) is not None:
             return session.get(Task, task_id).branch
         task = self._task(session, task_id)
@@ -254,6 +271,7 @@ class Engine:
     def request_extension(self, session: Session, task_id: int, *, actor_id: int, reason: str,
                           command_id: str) -> Request | None:
         """Ask for the statutory extension; it takes effect only when a supervisor approves it."""
+        self.refresh_calendar(session)
         batch = Batch(session)
         context = self._open_task_for_command(batch, task_id, command_id)
         if context.repeated:
@@ -279,6 +297,7 @@ class Engine:
     def decide_extension(self, session: Session, request_id: int, *, actor_id: int, approve: bool, command_id: str,
                          today: dt.date, comment: str = "") -> Request:
         """A supervisor grants (+10 working days to the branch, +15 once to the joint limit) or refuses."""
+        self.refresh_calendar(session)
         request = session.get(Request, request_id)
         if request is None or request.kind != RequestKind.EXTENSION:
             raise NotFound("request")
@@ -324,6 +343,7 @@ class Engine:
 
     def fire_timer(self, session: Session, timer_id: int, today: dt.date) -> bool:
         """Act on a due timer once; a timer already fired, cancelled or no longer relevant does nothing."""
+        self.refresh_calendar(session)
         timer = session.get(Timer, timer_id)
         if timer is None:
             return False
@@ -376,6 +396,7 @@ class Engine:
         ``mapping`` renames branch nodes (old id -> new id); unnamed branches keep their id. Each mapped branch must
         be a branch of the same split in the new version, handled by the same agency. Nothing changes otherwise.
         """
+        self.refresh_calendar(session)
         if previous_event_id(session, command_id) is not None:
             return session.get(WorkflowInstance, instance_id)
         instance = self._lock(session, instance_id)

@@ -202,7 +202,7 @@ def queue():
     flt = QueueFilter(queue=name, after=_keyset(request.args.get("after")))
     if valid:
         flt.bundle, flt.due_before, flt.search = form.bundle.data or None, form.due_before.data, form.q.data or None
-    page = queue_page(session, clerk, flt, engine().calendar)
+    page = queue_page(session, clerk, flt, engine(session).calendar)
     next_url = None
     if page.next_after:
         cursor = f"{page.next_after[0].isoformat()}.{page.next_after[1]}"

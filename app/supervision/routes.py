@@ -55,7 +55,7 @@ def index():
 @login_required(Role.SUPERVISOR, Role.ADMIN)
 def dashboard():
     session = db_session()
-    board = supervision_dashboard(session, current_account(), engine().calendar)
+    board = supervision_dashboard(session, current_account(), engine(session).calendar)
     rated = [r for r in board.rows if r.on_time_rate is not None]
     ontime_bars = [(localized(r.agency, "name"), r.on_time_rate, format_percent(r.on_time_rate)) for r in rated]
     matter_bars = [(localized(r.matter, "title"), r.on_time_rate, format_percent(r.on_time_rate))
@@ -73,7 +73,8 @@ def dashboard():
 @bp.route("/dashboard.csv")
 @login_required(Role.SUPERVISOR, Role.ADMIN)
 def dashboard_csv():
-    board = supervision_dashboard(db_session(), current_account(), engine().calendar)
+    session = db_session()
+    board = supervision_dashboard(session, current_account(), engine(session).calendar)
     out = io.StringIO()
     writer = csv.writer(out)
     if request.args.get("by") == "matter":

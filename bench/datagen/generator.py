@@ -167,8 +167,8 @@ class _Generator:
                 seed_demo(session)
         self.password_hash = hash_password(DEMO_PASSWORD)  # once, shared by every generated account
         registry = engine().registry
-        self.calendar = engine().calendar
         with self.database.transaction() as session:
+            self.calendar = engine(session).calendar  # with the holiday notices recorded in the database
             self.sink.prepare(session)
             self.agencies = {a.code: a.id for a in session.scalars(select(Agency))}
             self.licence_types = {t.id: (t.agency.code, t.agency_id, t.validity_years)

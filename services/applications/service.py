@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from services import clock, runtime
 from services.applications.models import Application, CaseStatus, Counter, Material
-from services.calendar_notices import refresh_notices
+from services.calendar_notices import DEFAULT_REFRESH_SECONDS, NoticeSync
 from services.catalogue import definitions
 from services.catalogue.answers import applicable_answers, problems
 from services.catalogue.models import Agency, Bundle, Matter
@@ -87,28 +87,31 @@ class ApplicationHooks:
 
 
 @lru_cache(maxsize=1)
-def _engine() -> Engine:
-    return Engine(Registry(definitions.catalogue().workflows), default_calendar(), ApplicationHooks())
-
-
-def engine() -> Engine:
-    """The engine with every definition loaded and validated (once per process), on the Chinese working-day
-    calendar with the State Council holiday notices an operator has put in ``<instance>/calendar/*.json`` (they
-    override the rule-based fallback for years past chinesecalendar's; a notice added while the process runs is
-    picked up here, see services/calendar_notices.py)."""
-    built = _engine()
-    notice_dir = notices_directory()
-    if notice_dir is not None:
-        refresh_notices(built.calendar, notice_dir)
-    return built
-
-
-def notices_directory() -> Path | None:
+def calendar_notices() -> NoticeSync:
+    """This process's watch on the holiday notices recorded in the database (services/calendar_notices.py)."""
     try:
-        instance_dir = runtime.current().settings.get("INSTANCE_DIR")
+        interval = runtime.current().settings.get("CALENDAR_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS)
     except RuntimeError:  # no app has configured this process (a bare script)
-        return None
-    return Path(instance_dir) / "calendar" if instance_dir else None
+        interval = DEFAULT_REFRESH_SECONDS
+    return NoticeSync(default_calendar(), float(interval))
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Engine:
+    return Engine(Registry(definitions.catalogue().workflows), default_calendar(), ApplicationHooks(),
+                  refresh_calendar=calendar_notices())
+
+
+def engine(session: Session | None = None) -> Engine:
+    """The engine with every definition loaded and validated (once per process), on the Chinese working-day
+    calendar with the State Council holiday notices recorded in the database (they override the rule-based fallback
+    for years past chinesecalendar's). Every engine command brings the calendar up to date in its own transaction,
+    looking at the notices at most every ``CALENDAR_REFRESH_SECONDS``; pass the request's ``session`` when using
+    ``engine(session).calendar`` outside a command (a page counting working days)."""
+    built = _engine()
+    if session is not None:
+        calendar_notices()(session)
+    return built
 
 
 # -- serial numbers -------------------------------------------------------------------------------------------------

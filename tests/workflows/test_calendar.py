@@ -343,33 +343,70 @@ def test_fixed_calendar():
         FixedCalendar({D("2026-11-28")}, {D("2026-11-28")})
 
 
-def test_operator_notices_in_the_instance_folder_are_loaded(tmp_path):
-    """The State Council's notice for a new year, dropped into <instance>/calendar/, overrides the rule."""
+def _record(db, year: int, holidays: list[str], workdays: list[str]) -> None:
+    """A notice row as `flask calendar load-notice` records it (without the recount)."""
+    import hashlib
     import json
 
-    from services.calendar_notices import load_notices
-    from workflows.calendar import ChinaCalendar
+    from services.db import utcnow
+    from workflows.models import CalendarNotice
 
-    (tmp_path / "2027.json").write_text(json.dumps({
-        "year": 2027, "holidays": ["2027-01-01", "2027-02-05", "2027-02-08", "2027-02-09", "2027-02-10"],
-        "workdays": ["2027-02-07"]}), encoding="utf-8")
+    row = db.get(CalendarNotice, year) or CalendarNotice(year=year)
+    row.sha256 = hashlib.sha256(json.dumps([year, holidays, workdays]).encode()).hexdigest()
+    row.holidays, row.workdays, row.loaded_at = holidays, workdays, utcnow()
+    db.add(row)
+    db.flush()
+
+
+def test_notices_recorded_in_the_database_are_loaded_changed_and_forgotten(db):
+    """The database is the one place a notice lives: every process's calendar follows its rows."""
+    from sqlalchemy import delete
+
+    from services.calendar_notices import NoticeSync
+    from workflows.calendar import ChinaCalendar
+    from workflows.models import CalendarNotice
+
     calendar = ChinaCalendar()
-    assert load_notices(calendar, tmp_path) == [2027]
+    sync = NoticeSync(calendar, interval=3600)
+    assert sync.load(db) == [] and calendar.notice_years == []
+    _record(db, 2027, ["2027-01-01", "2027-02-05", "2027-02-08", "2027-02-09", "2027-02-10"], ["2027-02-07"])
+    sync(db)
+    assert calendar.notice_years == []  # looked less than an interval ago: nothing read, nothing known
+    sync.invalidate()
+    sync(db)
     assert calendar.rule_for(date(2027, 2, 7)) == "loaded-notice" and calendar.is_working_day(date(2027, 2, 7))
-    assert load_notices(calendar, tmp_path / "missing") == []
+    assert not calendar.is_working_day(date(2027, 2, 8))
+
+    _record(db, 2027, ["2027-01-01", "2027-01-04"], [])  # a corrected notice replaces the year
+    sync.invalidate()
+    sync(db)
+    assert calendar.is_working_day(date(2027, 2, 8)) and not calendar.is_working_day(date(2027, 1, 4))
+
+    db.execute(delete(CalendarNotice).where(CalendarNotice.year == 2027))
+    sync.invalidate()
+    assert sync.load(db) == [] and calendar.notice_years == []
+    assert calendar.is_working_day(date(2027, 1, 4)) and calendar.rule_for(date(2027, 1, 4)) == "holidays-rule"
 
 
-def test_a_notice_whose_file_is_gone_is_forgotten(tmp_path):
-    import json
+def test_a_look_at_the_notices_costs_no_statement_until_the_interval_has_passed(db, database):
+    """Engine commands call the watch every time; it reads the database at most once per interval."""
+    import time
 
-    from services.calendar_notices import load_notices
+    from services.calendar_notices import NoticeSync
+    from tests.app.test_query_counts import counting
     from workflows.calendar import ChinaCalendar
 
-    (tmp_path / "2027.json").write_text(json.dumps({"year": 2027, "holidays": ["2027-01-01", "2027-01-04"]}),
-                                        encoding="utf-8")
     calendar = ChinaCalendar()
-    load_notices(calendar, tmp_path)
-    assert not calendar.is_working_day(date(2027, 1, 4)) and calendar.notice_years == [2027]
-    (tmp_path / "2027.json").unlink()
-    assert load_notices(calendar, tmp_path) == [] and calendar.notice_years == []
-    assert calendar.is_working_day(date(2027, 1, 4)) and calendar.rule_for(date(2027, 1, 4)) == "holidays-rule"
+    sync = NoticeSync(calendar, interval=0.5)
+    sync(db)
+    _record(db, 2027, ["2027-01-01", "2027-01-04"], [])
+    with counting(database) as statements:
+        for _ in range(100):
+            sync(db)
+    assert statements == [] and calendar.notice_years == []
+    time.sleep(0.6)
+    with counting(database) as statements:
+        sync(db)
+        sync(db)
+    assert len(statements) == 2  # the digests, then the one notice that changed
+    assert calendar.notice_years == [2027] and not calendar.is_working_day(date(2027, 1, 4))
