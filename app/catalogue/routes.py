@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, ValidationError
 from app import db_session
 from app.forms import BaseForm, max_length
 from app.i18n import _, _l, localized
-from app.portal.journey import applies_online
+from app.portal.journey import applies_online, service_of
 from services.applications.eligibility import assess, questions_for
 from services.applications.materials import material_items
 from services.catalogue.models import Agency, Bundle
@@ -105,6 +105,10 @@ def eligibility(code: str):
     form = eligibility_form_class(questions)(formdata=request.args if checking else None)
     if checking and form.validate():
         verdict = assess(questions, {q.code: form[q.code].data for q in questions})
+        service = service_of(found)
+        see_also = {q.code: q.see_also for q in (service.eligibility if service else ()) if q.see_also}
+        others = {b.code: b for b in session.scalars(select(Bundle).where(Bundle.code.in_(set(see_also.values()))))}
         return render_template("catalogue/eligibility_result.html", bundle=found, verdict=verdict,
-                               online=applies_online(found))
+                               online=applies_online(found),
+                               see_also={code: others[target] for code, target in see_also.items() if target in others})
     return render_template("catalogue/eligibility.html", bundle=found, form=form), 400 if form.errors else 200

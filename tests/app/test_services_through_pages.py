@@ -288,3 +288,11 @@ def test_each_agency_opens_only_the_documents_its_view_lists(client, db, sign_in
     assert "parents_id_cards.pdf" in health_page
     sign_in_as("clerk.health")
     assert client.get(f"/work/tasks/{health_task}/materials/{cards.id}").status_code == 200
+
+
+def test_cannot_apply_yet_leads_to_the_service_that_comes_first(client):
+    client.set_cookie("lang", "en")
+    page = client.get("/services/open_restaurant/eligibility?check=1&business_licence=no&premises=yes")
+    html = page.get_data(as_text=True)
+    assert "You cannot apply yet" in html and 'href="/services/start_business"' in html
+    assert "Go to Start a business" in html

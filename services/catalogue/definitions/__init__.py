@@ -65,6 +65,12 @@ def load_catalogue(root: Path = ROOT, *, actions=ACTIONS) -> Catalogue:
         workflows += definitions
     if not services:
         raise ServiceDefinitionError(str(root), None, "no service folder (with a service.yaml) found")
+    for service in services.values():
+        for question in service.eligibility:
+            if question.see_also is not None and question.see_also not in services:
+                raise ServiceDefinitionError(f"{service.code}/service.yaml",
+                                             f"eligibility › {question.code} › see_also",
+                                             f"no service {question.see_also!r}")
     return Catalogue(agencies=agencies, licence_types=licence_types, services=services, workflows=workflows)
 
 

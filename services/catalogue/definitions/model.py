@@ -120,6 +120,7 @@ class Question:
     eligible_answer: str
     reason: Texts
     advice: Texts
+    see_also: str | None = None  # the service the advice sends people to (start a business, before a restaurant)
 
 
 @dataclass(frozen=True)

@@ -231,11 +231,12 @@ def _matter(reader: Reader) -> MatterSpec:
 
 
 def _question(reader: Reader) -> Question:
-    reader.only("code", "question", "hint", "eligible_answer", "reason", "advice")
+    reader.only("code", "question", "hint", "eligible_answer", "reason", "advice", "see_also")
     return Question(code=reader.str("code"), question=reader.texts("question"),
                     hint=reader.texts("hint", required=False),
                     eligible_answer=reader.choice("eligible_answer", ("yes", "no"), "yes"),
-                    reason=reader.texts("reason"), advice=reader.texts("advice"))
+                    reason=reader.texts("reason"), advice=reader.texts("advice"),
+                    see_also=reader.str("see_also", required=False))
 
 
 def _section(reader: Reader) -> Section:
