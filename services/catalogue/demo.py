@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from services import clock
 from services.catalogue.models import Agency
-from services.catalogue.sync import sync_catalogue
+from services.catalogue.sync import sync_catalogue, upsert
 from services.identity.identifiers import validate_mobile, validate_resident_id, validate_uscc
 from services.identity.models import Account, Enterprise, Role
 from services.identity.service import hash_password
@@ -60,18 +60,6 @@ ACCOUNTS = [
 ENTERPRISE = ("广州示例餐饮有限公司", "91440106MA5CN8QX19", "owner", "广州市越秀区示例街18号")
 
 
-def _upsert(session: Session, model, key: dict, values: dict):
-    row = session.scalar(select(model).filter_by(**key))
-    if row is None:
-        row = model(**key, **values)
-        session.add(row)
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
-    session.flush()
-    return row
-
-
 def seed_demo(session: Session, progress=None) -> dict[str, int]:
     """Create or update the demo catalogue and accounts; running it twice changes nothing the second time."""
     counts = sync_catalogue(session)
@@ -93,7 +81,7 @@ def seed_demo(session: Session, progress=None) -> dict[str, int]:
         if progress:
             progress(1)
     name, uscc, representative, address = ENTERPRISE
-    enterprise = _upsert(session, Enterprise, {"uscc": validate_uscc(uscc)},
+    enterprise = upsert(session, Enterprise, {"uscc": validate_uscc(uscc)},
                          {"name": name, "legal_representative_id": accounts[representative].id, "address": address})
     _seed_service_pages(session, enterprise, accounts)
     return {**counts, "accounts": len(accounts)}
