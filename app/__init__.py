@@ -1,7 +1,8 @@
 """The Flask application factory. It only wires: configuration, extensions, languages, blueprints, errors, commands.
 
 The request boundary commits: a request that ends without an error commits the session once, then hands the jobs it
-recorded in the outbox to rq (see ``_finish_request``).
+recorded in the outbox to rq, or without Redis to this process's worker thread (see ``_finish_request``); either way
+the response does not wait for them.
 """
 
 from __future__ import annotations

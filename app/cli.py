@@ -53,7 +53,7 @@ def register_commands(app) -> None:
 
         url = current_app.config["REDIS_URL"]
         if not url:
-            raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in-process after each request.")
+            raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in a thread of the web process.")
         prefix = current_app.config["RQ_QUEUE_PREFIX"]
         names = [prefix + q for q in (queues or ALL_QUEUES)]
         # Each job runs in a forked child; pooled database connections must not be shared across the fork.
@@ -85,9 +85,15 @@ def register_commands(app) -> None:
     @click.option("--lease", default=600, show_default=True, help="Seconds after which an unfinished job is resent.")
     def sweep(lease):
         """Dispatch outbox jobs never dispatched (Redis outage) or never finished (a worker was killed)."""
+        from services.jobs.local import local_worker
         from services.jobs.periodic import redispatch_outbox
 
-        click.echo(f"Dispatched {redispatch_outbox(lease)} job(s).")
+        sent = redispatch_outbox(lease)
+        if not current_app.config["REDIS_URL"] and sent:
+            failed = local_worker().drain()  # in this process's worker thread: done before the command returns
+            click.echo(f"Ran {sent} job(s) in-process; {len(failed)} failed (see the log).")
+            return
+        click.echo(f"Dispatched {sent} job(s).")
 
     app.cli.add_command(outbox_group)
 

@@ -30,6 +30,8 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     TESTING = False
+    # Without Redis, jobs run in a thread of the web process as soon as they are dispatched (services/jobs/local.py).
+    IN_PROCESS_JOBS_HELD = False
 
     def __init__(self, **overrides):
         # Read the environment when the app is created, not when this module is imported.
@@ -84,6 +86,10 @@ class DevelopmentConfig(BaseConfig):
 class TestConfig(BaseConfig):
     ENV_NAME = "test"
     TESTING = True
+    # A test and the app share one database connection (the test's transaction, rolled back at its end), which two
+    # threads must not use at once: without Redis, jobs wait until tests.jobs.run_pending_jobs has the worker thread
+    # run them, as on the Redis path they wait in Redis until it runs a burst worker.
+    IN_PROCESS_JOBS_HELD = True
 
 
 class ProductionConfig(BaseConfig):

@@ -11,7 +11,7 @@ import time
 from contextlib import contextmanager
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -74,8 +74,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # Straight on the driver: Core's exec_driver_sql costs ~25 µs a transaction (bench/README.md), a few
-            # per cent of a task completion; BEGIN is not a statement anyone counts or needs to see.
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            # per cent of a task completion; BEGIN is not a statement anyone counts or needs to see. A snapshot
+            # (Database.snapshot) only reads: its deferred BEGIN takes no lock.
+            deferred = conn.get_execution_options().get(SNAPSHOT_OPTION)
+            conn.connection.driver_connection.execute("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     engine = create_engine(url, **kwargs)
@@ -85,6 +87,15 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 PING_AFTER_IDLE_S = 10.0
+SNAPSHOT_OPTION = "onewindow_snapshot"
+
+
+class ReadOnlySnapshot(RuntimeError):
+    """Something tried to write through a :meth:`Database.snapshot` session."""
+
+
+def _refuse_flush(session, _flush_context, _instances):
+    raise ReadOnlySnapshot("a snapshot reads; it never writes")
 
 
 def _ping_after_idle(engine: Engine) -> None:
@@ -132,6 +143,37 @@ class Database:
     def unbind(self) -> None:
         self.session.remove()
         self.session_factory.configure(bind=self.engine, join_transaction_mode="conditional_savepoint")
+
+    @contextmanager
+    def snapshot(self):
+        """A unit of work that only reads, may take seconds without making anyone wait, and is always rolled back.
+
+        On SQLite every other transaction begins with ``BEGIN IMMEDIATE`` and so holds the database's one write lock
+        from its first statement. A snapshot begins with a plain ``BEGIN`` and reads a WAL snapshot on a connection
+        set to ``PRAGMA query_only``: it neither takes the write lock nor waits for it, and a write fails at once.
+        On PostgreSQL it is an ordinary transaction. Either way a flush raises :class:`ReadOnlySnapshot`.
+        """
+        connection = None
+        if isinstance(self.session_factory.kw.get("bind"), Connection):
+            session = self.session_factory()  # tests: a savepoint inside the test's transaction
+        else:
+            connection = self.engine.connect().execution_options(**{SNAPSHOT_OPTION: True})
+            if self.engine.dialect.name == "sqlite":
+                connection.connection.driver_connection.execute("PRAGMA query_only = 1")
+            session = Session(bind=connection)
+        event.listen(session, "before_flush", _refuse_flush)
+        try:
+            yield session
+        finally:
+            session.close()
+            if connection is not None:
+                try:
+                    connection.rollback()
+                    if self.engine.dialect.name == "sqlite":
+                        connection.connection.driver_connection.execute("PRAGMA query_only = 0")
+                except Exception:  # noqa: BLE001 - a connection left read-only must never go back to the pool
+                    connection.invalidate()
+                connection.close()
 
     @contextmanager
     def transaction(self):

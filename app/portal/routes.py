@@ -33,6 +33,7 @@ from services.applications.models import Material
 from services.applications.service import (
     case_for_applicant,
     case_view,
+    licences_being_issued,
     material_path,
 )
 from services.catalogue import definitions
@@ -119,8 +120,9 @@ def case(reference: str):
     session = db_session()
     application = case_for_applicant(session, current_account(), reference)
     view = case_view(session, application)
-    return render_template("portal/case.html", view=view, **page_helpers(view.agencies),
-                           licences=licences_of_case(session, application.id),
+    licences = licences_of_case(session, application.id)
+    return render_template("portal/case.html", view=view, **page_helpers(view.agencies), licences=licences,
+                           being_issued=licences_being_issued(view, licences),
                            timeline=branch_timeline(view.branches), rating=rating_of(session, application),
                            may_rate=may_rate(application), **_sent(application, view.requests))
 

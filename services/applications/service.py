@@ -24,7 +24,7 @@ from services.applications.models import Application, CaseStatus, Counter, Mater
 from services.calendar_notices import DEFAULT_REFRESH_SECONDS, NoticeSync
 from services.catalogue import definitions
 from services.catalogue.answers import applicable_answers, problems
-from services.catalogue.models import Agency, Bundle, Matter
+from services.catalogue.models import Agency, Bundle, LicenceType, Matter
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import make_reference
 from services.identity.models import Account, Enterprise, Role
@@ -35,7 +35,7 @@ from workflows.calendar import default_calendar
 from workflows.definitions import Registry
 from workflows.engine import Engine
 from workflows.models import Branch, Event, Request, Task, WorkflowInstance
-from workflows.states import InstanceState, RequestKind, RequestState
+from workflows.states import BranchState, InstanceState, RequestKind, RequestState
 
 APPLICANT_NOTICES = {NotificationKind.SUPPLEMENT_REQUESTED, NotificationKind.PAUSED, NotificationKind.EXTENSION_GRANTED}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -295,6 +295,18 @@ def case_view(session: Session, application: Application) -> CaseView:
     agency_of_node = {node.id: node.agency for node in definition.nodes.values() if node.agency}
     requests = list(session.scalars(select(Request).where(Request.instance_id == instance.id).order_by(Request.id)))
     return CaseView(application, instance, branches, tasks, events, matters, agencies, agency_of_node, requests)
+
+
+def licences_being_issued(view: CaseView, issued: list[Licence]) -> list[tuple[Branch, LicenceType]]:
+    """The licences an approved case's branches grant that do not exist yet, with their type: the issuing jobs were
+    recorded with the approval and run after it (seconds, or longer while workers are busy or a job is retried).
+    Only an approved case is issued licences; no query beyond what the case page has loaded."""
+    if view.application.status != CaseStatus.APPROVED:
+        return []
+    served = {licence.branch_id for licence in issued}
+    return [(branch, view.matters[branch.matter_code].licence_type) for branch in view.branches
+            if branch.state == BranchState.APPROVED and branch.id not in served and branch.matter_code in view.matters
+            and view.matters[branch.matter_code].licence_type is not None]
 
 
 # -- clerks -----------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Recording jobs in the outbox (inside the caller's transaction) and dispatching them to rq after commit."""
+"""Recording jobs in the outbox (inside the caller's transaction) and dispatching them after commit: to rq on Redis,
+or to the process's own worker thread on the embedded default (no ``REDIS_URL``, ``services.jobs.local``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.db import Database, utcnow
 from services.jobs.connection import get_queue
+from services.jobs.local import RETRY_INTERVALS, local_worker
 from services.jobs.models import OutboxJob
 
 log = logging.getLogger(__name__)
@@ -50,22 +52,31 @@ def forget_pending(session: Session, *, keep: int) -> None:
 
 
 def dispatch(db: Database, job_ids: list[int], *, redis_url: str, prefix: str = "", force: bool = False) -> int:
-    """Hand outbox rows to rq. A Redis outage leaves them undispatched for the sweep; nothing is lost.
+    """Hand outbox rows to rq, or without Redis to this process's worker thread (``services.jobs.local``). A Redis
+    outage leaves them undispatched for the sweep; nothing is lost.
 
-    ``force`` dispatches rows again that were dispatched but never finished (a worker killed mid-job)."""
+    ``force`` dispatches rows again that were dispatched but never finished (a worker killed mid-job). The rows are
+    marked in one transaction before any is handed on: the in-process worker starts on the first at once, and on
+    SQLite its transactions would otherwise make each further mark wait."""
     if not job_ids:
         return 0
+    with db.transaction() as session:
+        rows = session.scalars(select(OutboxJob).where(OutboxJob.id.in_(job_ids)).order_by(OutboxJob.id)).all()
+        chosen = [(row.id, row.queue, row.name) for row in rows
+                  if row.done_at is None and (row.dispatched_at is None or force)]
+        if chosen:
+            session.execute(update(OutboxJob).where(OutboxJob.id.in_([job_id for job_id, _q, _n in chosen]))
+                            .values(dispatched_at=utcnow()))
+    if not redis_url:
+        worker = local_worker()
+        for job_id, _queue, _name in chosen:
+            worker.submit(job_id)
+        return len(chosen)
     sent = 0
-    for job_id in job_ids:
-        with db.transaction() as session:
-            row = session.get(OutboxJob, job_id)
-            if row is None or row.done_at is not None or (row.dispatched_at is not None and not force):
-                continue
-            queue, name = row.queue, row.name
-            session.execute(update(OutboxJob).where(OutboxJob.id == job_id).values(dispatched_at=utcnow()))
+    for job_id, queue, name in chosen:
         try:
             get_queue(queue, redis_url, prefix).enqueue(
-                "services.jobs.worker.run_outbox_job", job_id, retry=Retry(max=3, interval=[5, 30, 120]),
+                "services.jobs.worker.run_outbox_job", job_id, retry=Retry(max=3, interval=list(RETRY_INTERVALS)),
                 description=f"{name} (outbox {job_id})", job_id=f"{prefix}outbox-{job_id}",
             )
             sent += 1

@@ -25,7 +25,7 @@ class Job:
 
 
 JOBS = [
-    Job("issue_licence", queues.LICENCES, licence_jobs.issue_licence_job, before=licence_jobs.reserve_number),
+    Job("issue_licence", queues.LICENCES, licence_jobs.issue_licence_job, before=licence_jobs.prepare_issue),
     Job("amend_licence", queues.LICENCES, licence_jobs.amend_licence_job),
 ]
 BY_NAME = {job.name: job for job in JOBS}

@@ -9,11 +9,14 @@ URIs: a licence is rendered from data the public supplied, and must never make t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import logging
 import mimetypes
 import subprocess
 import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import DataHandler, Request, url2pathname
@@ -182,13 +185,55 @@ class _ErrorCollector(logging.Handler):
                 self.messages.append(str(record.msg))
 
 
+# Renders made ahead of the transaction that stores them (services/licences/jobs.py, on SQLite): the job renders
+# in a snapshot that holds no lock, then issues in its write transaction, where render_pdf finds the same HTML's PDF
+# here instead of rendering it again with the database's write lock held. Taken once; the oldest go beyond the limit.
+AHEAD_LIMIT = 16
+_ahead: OrderedDict[str, bytes] = OrderedDict()
+_ahead_lock = threading.Lock()
+_keeping = threading.local()
+
+
+@contextmanager
+def rendering_ahead():
+    """Within this block, keep each PDF :func:`render_pdf` renders for the next render of the same HTML (in any
+    thread, once)."""
+    _keeping.on = True
+    try:
+        yield
+    finally:
+        _keeping.on = False
+
+
+def renders_kept() -> int:
+    """How many PDFs rendered ahead wait for their render."""
+    with _ahead_lock:
+        return len(_ahead)
+
+
 def render_pdf(html: str) -> bytes:
     """Render ``html`` (with ``licence.css``) to a tagged PDF/UA-1 document and return its bytes.
 
     Raises :class:`PdfRenderError` when no Chinese font is installed, when WeasyPrint logs an error (missing
     ``alt`` or ``lang``, an unloadable image or stylesheet) or when the document asked for a resource outside the
-    template directory. English passages are then tagged with ``/Lang (en)`` by :func:`tag_english_spans`.
+    template directory. English passages are then tagged with ``/Lang (en)`` by :func:`tag_english_spans`. The
+    same HTML rendered ahead (:func:`rendering_ahead`) is not rendered again.
     """
+    key = hashlib.sha256(html.encode()).hexdigest()
+    with _ahead_lock:
+        ready = _ahead.pop(key, None)
+    if ready is not None:
+        return ready
+    pdf = _render_pdf(html)
+    if getattr(_keeping, "on", False):
+        with _ahead_lock:
+            _ahead[key] = pdf
+            while len(_ahead) > AHEAD_LIMIT:
+                _ahead.popitem(last=False)
+    return pdf
+
+
+def _render_pdf(html: str) -> bytes:
     ensure_cjk_font()
     weasy_logger = logging.getLogger("weasyprint")
     if not weasy_logger.isEnabledFor(logging.ERROR):

@@ -4,6 +4,7 @@ axe-core (WCAG 2.2 AA) in Debian chromium. New pages join by being visited here.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -67,6 +68,17 @@ class Sweep:
         self.submit(DECISION)
         self.confirm()
 
+    def wait_for_licences(self, reference: str, count: int, timeout: float = 180) -> None:
+        """Open the case page and refresh it, as the applicant would, until its ``count`` licences are there: they
+        are issued by jobs that run after the approval's response. The page is checked in both states."""
+        self.visit(f"/me/cases/{reference}", "approved case, licences being issued or issued")
+        deadline = time.monotonic() + timeout
+        while self.page.locator("a[href^='/me/licences/']").count() < count:
+            assert time.monotonic() < deadline, f"{reference}: the licences were not issued within {timeout} s"
+            time.sleep(0.5)
+            self.page.reload()
+        self.check("approved case with licences")
+
     def confirm(self) -> None:
         """The decision is shown back for confirmation; check that page too, then send."""
         self.check("decision confirmation")
@@ -103,7 +115,7 @@ def test_every_page_of_the_slice_passes_axe(browser, live_server, language):
         sweep.decide_first_task(reference)
 
     sweep.sign_in("owner")
-    sweep.visit(f"/me/cases/{reference}", "approved case with licences")
+    sweep.wait_for_licences(reference, 3)
     number = page.locator("a[href^='/me/licences/']").first.get_attribute("href").split("/")[-1][:-4]
     sweep.visit("/me/", "service page with a licence")
     sweep.sign_in("clerk.hub")
@@ -195,7 +207,7 @@ def test_verification_pages_pass_axe(browser, live_server, language):
         sweep.sign_in(f"clerk.{agency}")
         sweep.decide_first_task(reference)
     sweep.sign_in("owner")
-    page.goto(f"{live_server}/me/cases/{reference}")
+    sweep.wait_for_licences(reference, 3)
     number = page.locator("a[href^='/me/licences/']").first.get_attribute("href").split("/")[-1][:-4]
     page.goto(live_server + "/")
     sweep.submit("form[action='/auth/sign-out'] button")

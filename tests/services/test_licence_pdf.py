@@ -337,3 +337,18 @@ def test_render_and_sign_end_to_end_with_long_names(tmp_path):
     signed = sign_pdf(render_pdf(render_licence_html(context)), key_path, cert_path, reason="issue")
     assert validate_signature(signed, cert_path)["valid"]
     assert check_pdfua(signed, require_english_lang=True) == []
+
+
+def test_a_pdf_rendered_ahead_is_handed_to_the_next_render_of_the_same_html_once():
+    """The issuing job renders on SQLite before its write transaction (services/licences/jobs.py); the render inside
+    that transaction takes the PDF already made from the same HTML instead of rendering it again."""
+    from services.licences.pdf import rendering_ahead, renders_kept
+
+    html = render_licence_html(_context(number="MARKET-2024-000777"))
+    kept = renders_kept()
+    with rendering_ahead():
+        ahead = render_pdf(html)
+    assert renders_kept() == kept + 1
+    assert render_pdf(html) is ahead and renders_kept() == kept
+    again = render_pdf(html)  # taken once: this one is rendered
+    assert again is not ahead and renders_kept() == kept and check_pdfua(again) == []
