@@ -191,7 +191,9 @@ def submit_draft(session: Session, account: Account, draft_id: int, *, submissio
 def licence_already_held(session: Session, service, answers: dict, *, account: Account, enterprise_id: int | None,
                          renews_licence_id: int | None) -> Licence | None:
     """A valid licence the applicant (or the enterprise) already holds for the same subject (the premises) that this
-    application would grant again, unless the application renews that very licence: never two valid at once."""
+    application would grant again, unless the application renews that very licence: never two valid at once. A licence
+    a holder has only one of (``one_per_holder``, a residence permit) is no reason to refuse: the person has moved, and
+    the new one replaces the one in force when it is issued."""
     from services.licences.content import subject_key
 
     workflow = max((d for d in definitions.catalogue().workflows if d.key == service.workflow),
@@ -202,7 +204,7 @@ def licence_already_held(session: Session, service, answers: dict, *, account: A
         if not any(m.licence_type == type_code and m.code in running for m in service.matters):
             continue  # no branch of this application grants it (a fire inspection for a small counter)
         key = subject_key(spec, answers)
-        if key is None:
+        if key is None or spec.one_per_holder:
             continue
         holder = (Licence.holder_enterprise_id == enterprise_id if spec.holder.kind == "enterprise" and enterprise_id
                   else Licence.holder_account_id == account.id)

@@ -296,3 +296,34 @@ def test_cannot_apply_yet_leads_to_the_service_that_comes_first(client):
     html = page.get_data(as_text=True)
     assert "You cannot apply yet" in html and 'href="/services/start_business"' in html
     assert "Go to Start a business" in html
+
+
+def test_a_resident_who_moved_applies_again_and_the_new_permit_replaces_the_old(app, db):
+    """A person holds one residence permit (``one_per_holder``): holding one is no reason to refuse an application
+    for the new address; the permit issued on it supersedes the one in force."""
+    import uuid
+
+    from services.applications.drafts import licence_already_held
+    from services.catalogue.definitions import catalogue
+    from services.licences.demo import (_account, _decide_open_tasks, demo_answers, demo_case_licences,
+                                       submit_application)
+    from services.licences.service import issue_licence
+    from workflows.models import Branch
+
+    keys = {"key_dir": app.config["KEY_DIR"], "public_url": app.config["PUBLIC_URL"]}
+    (first,) = demo_case_licences(db, "resident2", "residence_permit", demo_answers("residence_permit"),
+                                  for_enterprise=False, **keys)
+    moved = demo_answers("residence_permit", address="广州市海珠区示例大道9号")
+    resident = _account(db, "resident2")
+    service = catalogue().service("residence_permit")
+    assert licence_already_held(db, service, moved, account=resident, enterprise_id=None,
+                                renews_licence_id=None) is None
+    application = submit_application(db, resident, "residence_permit", answers=moved, uploads=[],
+                                     submission_token=uuid.uuid4().hex, storage_dir=None)
+    _decide_open_tasks(db, application.workflow_instance_id, clock.today())
+    branch = db.scalar(select(Branch).where(Branch.instance_id == application.workflow_instance_id,
+                                            Branch.matter_code == "residence_permit"))
+    second = issue_licence(db, branch_id=branch.id, **keys)
+    db.refresh(first)
+    assert first.status == LicenceStatus.SUPERSEDED and second.supersedes_id == first.id
+    assert second.status == LicenceStatus.VALID and "海珠区" in second.details["scope"]["zh"]
