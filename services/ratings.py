@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, distinct, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, lazyload, mapped_column, relationship
 
 from services.applications.models import Application, CaseStatus
 from services.db import Base, UTCDateTime, utcnow
@@ -89,7 +89,10 @@ class FollowUpAction(Base):
 
 
 def rating_of(session: Session, application: Application) -> Rating | None:
-    return session.scalar(select(Rating).where(Rating.application_id == application.id))
+    # The application is at hand (its rating's lazy load is an identity-map hit): joining it again would load its
+    # bundle's items a second time whenever the case has a rating.
+    return session.scalar(select(Rating).where(Rating.application_id == application.id)
+                          .options(lazyload(Rating.application)))
 
 
 def may_rate(application: Application) -> bool:
