@@ -304,9 +304,9 @@ def test_a_resident_who_moved_applies_again_and_the_new_permit_replaces_the_old(
     import uuid
 
     from services.applications.drafts import licence_already_held
+    from services.applications.service import submit_application
     from services.catalogue.definitions import catalogue
-    from services.licences.demo import (_account, _decide_open_tasks, demo_answers, demo_case_licences,
-                                       submit_application)
+    from services.licences.demo import _account, _decide_open_tasks, demo_answers, demo_case_licences
     from services.licences.service import issue_licence
     from workflows.models import Branch
 
