@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app, g, request
-from flask_babel import format_date, get_locale, lazy_gettext
+from flask_babel import format_date, format_datetime, get_locale, lazy_gettext
 from flask_babel import gettext as _  # noqa: F401  (re-exported for views)
 
 from services.catalogue.models import localized as _localized
@@ -65,11 +65,21 @@ def format_day(value: dt.date | dt.datetime | str | None) -> str:
     return format_date(value, format="long" if current_language() == "en" else "yyyy-MM-dd")
 
 
+def format_moment(value: dt.datetime | None) -> str:
+    """A moment as the reader's date and the time of day, both in China's time zone (BABEL_DEFAULT_TIMEZONE):
+    formatting the date and the time separately would pair China's date with the UTC clock."""
+    if value is None:
+        return ""
+    pattern = "d MMMM yyyy, HH:mm" if current_language() == "en" else "yyyy-MM-dd HH:mm"
+    return format_datetime(value, pattern)
+
+
 def template_helpers() -> dict:
     return {
         "localized": localized,
         "text": text,
         "format_day": format_day,
+        "format_moment": format_moment,
         "current_language": current_language,
         "html_lang": lambda: HTML_LANG[current_language()],
         "language_names": LANGUAGE_NAMES,

@@ -252,7 +252,14 @@ def draft_page(draft_id: int, slug: str):
     form = page_form(service, page, draft.answers or {}, account)
     if form.validate_on_submit():
         values = checked_answers(form, service, page, draft.answers or {}, account, clock.today())
-        if values is not None:
+        held = values is not None and draft_service.held_for_page(session, account, draft, page, values)
+        if held:
+            name, licence = held
+            form[name].errors = [*form[name].errors, _(
+                "You already hold a valid %(licence)s for this, number %(number)s. Renew or amend that licence "
+                "instead of applying for a second one.", number=licence.number,
+                licence=localized(licence.licence_type, "name"))]
+        elif values is not None:
             draft_service.save_page(session, account, draft, page.slug, values)
             return _after_save(draft, page.slug)
     return render_template("portal/apply/page.html", draft=draft, form=form, page=page, heading=text(page.heading),

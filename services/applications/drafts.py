@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,6 +107,22 @@ def save_page(session: Session, account: Account, draft: ApplicationDraft, page:
     draft.answers = {**(draft.answers or {}), **answers}
     _mark_saved(draft, page)
     session.flush()
+
+
+def held_for_page(session: Session, account: Account, draft: ApplicationDraft, page, values: dict
+                  ) -> tuple[str, Licence] | None:
+    """Told on the page that names the premises (or the child), not only at the final send: the field of ``page``
+    whose answer, with the draft's other answers, is the subject of a valid licence the applicant already holds,
+    and that licence."""
+    service = definitions.service(draft.bundle.code)
+    names = {spec.name for spec in page.fields}
+    keyed = [name for spec in service.licences.values() for name in spec.unique_by if name in names]
+    if not keyed:
+        return None
+    answers = applicable_answers(service, {**(draft.answers or {}), **values})
+    held = licence_already_held(session, service, answers, account=account, enterprise_id=draft.enterprise_id,
+                                renews_licence_id=draft.renews_licence_id)
+    return (keyed[0], held) if held is not None else None
 
 
 def mark_page_done(session: Session, account: Account, draft: ApplicationDraft, page: str) -> None:
@@ -206,8 +222,12 @@ def licence_already_held(session: Session, service, answers: dict, *, account: A
         key = subject_key(spec, answers)
         if key is None or spec.one_per_holder:
             continue
-        holder = (Licence.holder_enterprise_id == enterprise_id if spec.holder.kind == "enterprise" and enterprise_id
-                  else Licence.holder_account_id == account.id)
+        if spec.holder.kind == "enterprise" and enterprise_id:
+            holder = Licence.holder_enterprise_id == enterprise_id
+        elif spec.holder.kind == "person":
+            holder = true()  # the child is the subject, in whichever parent's wallet the licence is
+        else:
+            holder = Licence.holder_account_id == account.id
         held = session.scalar(select(Licence).join(LicenceType, LicenceType.id == Licence.licence_type_id).where(
             LicenceType.code == type_code, Licence.subject_key == key, holder, Licence.status == LicenceStatus.VALID,
             Licence.id != (renews_licence_id or 0)).order_by(Licence.id).limit(1))

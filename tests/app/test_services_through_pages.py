@@ -139,17 +139,24 @@ def test_restaurant_clerks_and_licences(app, client, db, sign_in_as):
 
 
 def test_a_second_permit_for_the_same_premises_is_refused(app, client, db, sign_in_as):
+    """Told on the page that names the premises, not after every document has been uploaded."""
     from services.licences.demo import RESTAURANT_ANSWERS, demo_case_licences
+    from tests.apply_helpers import RESTAURANT_PAGES, post_page, start
 
     (held,) = demo_case_licences(db, "owner", "open_restaurant", RESTAURANT_ANSWERS, for_enterprise=True,
                                  key_dir=app.config["KEY_DIR"], public_url=app.config["PUBLIC_URL"])
     sign_in_as("owner")
     client.set_cookie("lang", "en")
-    response, _ = apply_restaurant(client, floor_area="30", signboard="no",
-                                   data={"address": RESTAURANT_ANSWERS["address"]})
-    assert response.status_code == 302 and "/me/drafts/" in response.headers["Location"]
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    draft_id = start(client, "open_restaurant")
+    chosen = re.search(r'name="enterprise" value="(\d+)"',
+                       client.get(f"/me/drafts/{draft_id}/pages/enterprise").get_data(as_text=True)).group(1)
+    assert post_page(client, draft_id, "enterprise", {"enterprise": chosen}).status_code == 302
+    slug = next(slug for slug, answers in RESTAURANT_PAGES.items() if "address" in answers)
+    response = post_page(client, draft_id, slug, {**RESTAURANT_PAGES[slug], "address": RESTAURANT_ANSWERS["address"]})
+    assert response.status_code == 400
+    page = unescape(response.get_data(as_text=True))
     assert f"You already hold a valid Food Business Permit for this, number {held.number}" in page
+    assert 'class="error-summary"' in page
     assert db.scalar(select(Application).where(Application.enterprise_id == held.holder_enterprise_id,
                                                Application.id != held.application_id)) is None
     # Other premises are another restaurant: that application is sent.
@@ -327,3 +334,38 @@ def test_a_resident_who_moved_applies_again_and_the_new_permit_replaces_the_old(
     db.refresh(first)
     assert first.status == LicenceStatus.SUPERSEDED and second.supersedes_id == first.id
     assert second.status == LicenceStatus.VALID and "海珠区" in second.details["scope"]["zh"]
+
+
+def test_the_owner_s_own_page_leads_to_the_enterprise_s_work_and_licences(client, sign_in_as):
+    """The owner holds no licence personally: /me/ says where the enterprise's cases, to-dos and licences are."""
+    from services.catalogue.demo import ENTERPRISE
+
+    sign_in_as("owner")
+    client.set_cookie("lang", "en")
+    page = unescape(client.get("/me/").get_data(as_text=True))
+    assert "Enterprises you act for" in page and ENTERPRISE[0] in page
+    assert re.search(r'href="/me/enterprises/\d+/"', page)
+    assert "You hold no electronic licences personally" in page and "No electronic licences yet." not in page
+    assert "You have no personal cases" in page
+
+
+def test_the_same_child_cannot_be_registered_twice_by_the_other_parent(app, client, db, sign_in_as):
+    """One birth medical certificate per child: 张三's case made it; 李四 is told on the parents' page."""
+    from tests.apply_helpers import newborn_pages, post_page, start
+
+    sign_in_as("resident")
+    reference = reference_of(apply_newborn(client)[0])
+    approve_all(client, sign_in_as, accept_and_collect(client, sign_in_as, reference,
+                                                       ("health", "police", "medical", "hrss")))
+    run_pending_jobs(app)
+    sign_in_as("resident2")
+    client.set_cookie("lang", "en")
+    draft_id = start(client, "newborn")
+    pages = newborn_pages()
+    for slug in ("name", "sex", "birth"):
+        assert post_page(client, draft_id, slug, pages[slug]).status_code == 302
+    response = post_page(client, draft_id, "parents", pages["parents"])
+    assert response.status_code == 400
+    assert "You already hold a valid Birth Medical Certificate" in unescape(response.get_data(as_text=True))
+    twin = post_page(client, draft_id, "name", {"child_name": "张小贝"})  # a twin: another child
+    assert twin.status_code == 302 and post_page(client, draft_id, "parents", pages["parents"]).status_code == 302

@@ -37,6 +37,9 @@ class Sweep:
         if violations:
             self.problems.append(format_violations(violations, f"{label} ({self.page.url})"))
         assert self.page.locator("h1").count() == 1, f"{label}: expected one h1"
+        if self.page.locator(".error-summary").count():
+            focused = self.page.evaluate("document.activeElement.classList.contains('error-summary')")
+            assert focused, f"{label}: the error summary should have the focus"
 
     def submit(self, selector: str = "main form button[type=submit]") -> None:
         """Click a submit button and wait for the page it leads to (a redirect or the form again with errors)."""

@@ -113,14 +113,14 @@ def test_a_held_job_waits_for_drain_and_a_failed_one_is_reported_and_tried_again
 def test_the_job_reserves_its_number_first_and_on_sqlite_renders_ahead_of_its_write_transaction(app, db, database):
     """The issuing job's step before its transaction reserves the number and, on SQLite, renders and signs the
     licence in a read-only snapshot; the job's write transaction then finds the PDF rendered."""
-    from services.licences.jobs import _prepare
+    from services.licences.jobs import prepare_issue
     from services.licences.pdf import renders_kept
 
     application, pending = approve_every_branch(app, db)
     branch_id = db.get(OutboxJob, pending[0]).args["branch_id"]
     kept = renders_kept()
 
-    _prepare(database, app.config, branch_id=branch_id)
+    prepare_issue(database, app.config, branch_id=branch_id)
 
     db.expire_all()
     assert db.scalar(select(LicenceNumberReservation.number).where(LicenceNumberReservation.branch_id == branch_id))

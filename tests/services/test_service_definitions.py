@@ -169,3 +169,24 @@ def test_the_catalogue_tables_are_written_from_the_definitions(app, db):
     assert db.scalar(select(Matter).where(Matter.code == "tax_registration")).agency.code == "tax"
     renewal = db.scalar(select(MaterialItem).where(MaterialItem.code == "current_food_permit"))
     assert renewal.renewal_only and renewal.accepts_licence_type.code == "food_business_permit"
+
+
+@pytest.mark.parametrize(("id_number", "field"), [("440106198803151235", "father_id"),
+                                                  ("440104199206074560", "mother_id")])
+def test_an_applicant_who_is_not_named_a_parent_is_told_at_their_own_field(id_number, field):
+    """张三 (a man: odd 17th digit) typed the father's number wrongly: the message stands under the father's field,
+    not under the mother's correct one."""
+    from types import SimpleNamespace
+
+    from services import clock
+    from services.catalogue.answers import check_page
+    from services.catalogue.definitions import catalogue
+    from services.licences.demo import demo_answers
+
+    service = catalogue().service("newborn")
+    page = next(p for p in service.pages if p.check == "applicant_is_a_parent")
+    answers = demo_answers("newborn", mother_id="440103199001011244", father_id="440105198001011234")
+    raw = {f.name: answers.get(f.name) for f in page.fields}
+    _values, errors = check_page(service, page, raw, answers=answers, account=SimpleNamespace(id_number=id_number),
+                                 today=clock.today())
+    assert [(e.field, e.code) for e in errors] == [(field, "not_a_parent")]
