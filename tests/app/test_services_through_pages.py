@@ -369,3 +369,11 @@ def test_the_same_child_cannot_be_registered_twice_by_the_other_parent(app, clie
     assert "You already hold a valid Birth Medical Certificate" in unescape(response.get_data(as_text=True))
     twin = post_page(client, draft_id, "name", {"child_name": "张小贝"})  # a twin: another child
     assert twin.status_code == 302 and post_page(client, draft_id, "parents", pages["parents"]).status_code == 302
+
+
+@pytest.mark.parametrize("bundle", ["newborn", "open_restaurant", "residence_permit", "start_business"])
+@pytest.mark.parametrize("language", ["en", "zh_Hans_CN", "zh_Hant_HK"])
+def test_what_you_need_says_once_when_a_document_applies(client, bundle, language):
+    client.set_cookie("lang", language)
+    page = unescape(client.get(f"/services/{bundle}").get_data(as_text=True))
+    assert ") (" not in page and "）（" not in page and "）(" not in page
