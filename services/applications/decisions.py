@@ -42,9 +42,12 @@ def resume_review(session: Session, clerk: Account, task_id: int, *, command_id:
                            today=today or clock.today())
 
 
-def request_extension(session: Session, clerk: Account, task_id: int, *, reason: str, command_id: str):
+def request_extension(session: Session, clerk: Account, task_id: int, *, reason: str, command_id: str,
+                      today: dt.date | None = None):
+    """Ask the agency's supervisor for the branch's +10 working days (art. 42(1)), before the branch's limit ends."""
     task, _application = task_to_act_on(session, clerk, task_id)
-    return engine().request_extension(session, task.id, actor_id=clerk.id, reason=reason, command_id=command_id)
+    return engine().request_extension(session, task.id, actor_id=clerk.id, reason=reason, command_id=command_id,
+                                      today=today or clock.today())
 
 
 def _require_supervisor(account: Account) -> None:
