@@ -29,6 +29,13 @@ def request_supplement(session: Session, clerk: Account, task_id: int, *, items:
                                        command_id=command_id, today=today or clock.today())
 
 
+def supplement_sent(session: Session, task) -> bool:
+    """Whether the one-time supplement notice (art. 32) was already sent for this task's branch, or at acceptance."""
+    where = Request.branch_id == task.branch_id if task.branch_id is not None else Request.task_id == task.id
+    return session.scalar(select(Request.id).where(where, Request.kind == RequestKind.SUPPLEMENT,
+                                                   Request.state != RequestState.CANCELLED).limit(1)) is not None
+
+
 def pause_for_review(session: Session, clerk: Account, task_id: int, *, reason: str, expected_days: int,
                      command_id: str, today: dt.date | None = None):
     task, _application = task_to_act_on(session, clerk, task_id)

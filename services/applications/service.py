@@ -37,7 +37,8 @@ from workflows.engine import Engine
 from workflows.models import Branch, Event, Request, Task, WorkflowInstance
 from workflows.states import BranchState, InstanceState, RequestKind, RequestState
 
-APPLICANT_NOTICES = {NotificationKind.SUPPLEMENT_REQUESTED, NotificationKind.PAUSED, NotificationKind.EXTENSION_GRANTED}
+APPLICANT_NOTICES = {NotificationKind.SUPPLEMENT_REQUESTED, NotificationKind.PAUSED, NotificationKind.EXTENSION_GRANTED,
+                     NotificationKind.JOINT_EXTENSION_GRANTED}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
