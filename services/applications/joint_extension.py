@@ -18,6 +18,7 @@ from services import clock
 from services.applications.models import Application
 from services.applications.service import engine
 from services.errors import NotFound, PermissionDenied
+from services.identity.identifiers import normalise_identifier
 from services.identity.models import Account, Role
 from workflows.models import Request, Task
 from workflows.states import RequestKind, RequestState, TaskState
@@ -46,7 +47,7 @@ def may_ask_for_joint_extension(session: Session, clerk: Account, application: A
 def request_joint_extension(session: Session, clerk: Account, reference: str, *, reason: str, command_id: str,
                             today: dt.date | None = None) -> Request:
     """Ask the city for the joint limit's +15 working days; refused once extended or asked, or past the limit."""
-    application = session.scalar(select(Application).where(Application.reference == reference.strip().upper()))
+    application = session.scalar(select(Application).where(Application.reference == normalise_identifier(reference)))
     if application is None:
         raise NotFound("case")
     if not may_ask_for_joint_extension(session, clerk, application):

@@ -26,7 +26,7 @@ from services.catalogue import definitions
 from services.catalogue.answers import applicable_answers, problems
 from services.catalogue.models import Agency, Bundle, LicenceType, Matter
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from services.identity.identifiers import make_reference
+from services.identity.identifiers import make_reference, normalise_identifier
 from services.identity.models import Account, Enterprise, Role
 from services.identity.service import enterprises_of
 from services.licences.models import Licence
@@ -259,7 +259,7 @@ def case_for_applicant(session: Session, account: Account, reference: str) -> Ap
 
     # Found by its unique reference, then checked in Python: the enterprise and the bundle come joined, so the
     # representative and the applicant cost no further query, an agent one (their mandate).
-    application = session.scalar(select(Application).where(Application.reference == reference.strip().upper())
+    application = session.scalar(select(Application).where(Application.reference == normalise_identifier(reference))
                                  .options(joinedload(Application.bundle).lazyload(Bundle.items)))
     if application is None or not may_see_case(session, account, application):
         raise NotFound("case")
