@@ -131,7 +131,9 @@ def notification_text(kind: str, params: dict) -> str:
     values = defaultdict(str, params)
     for placeholder, name in NOTIFICATION_PARAMS.get(kind, {}).items():
         values[placeholder] = params.get(name, "")
-    return str(text) % values
+    from app.deadlines import provisional_notice_suffix
+
+    return str(text) % values + provisional_notice_suffix(params)
 
 
 def template_labels() -> dict:

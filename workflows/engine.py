@@ -50,7 +50,8 @@ from workflows.store import Batch
 
 __all__ = ["Engine", "Hooks", "NoHooks"]
 
-BRANCH_EXTENSION_DAYS = 10  # art. 42: the agency head may extend a decision by 10 working days
+BRANCH_EXTENSION_DAYS = 10  # art. 42(1): the agency head may extend a decision by 10 working days (unless the law
+# that sets a matter's own limit says otherwise: a node's ``extension_days``)
 JOINT_EXTENSION_DAYS = 15  # art. 42: a joint (parallel) approval may be extended by 15 working days
 WARNING_DAYS = 2  # "two working days left" early warning (yellow card)
 
@@ -304,6 +305,8 @@ class Engine:
             raise InvalidTransition("already_extended")
         if self._branch_limit_passed(branch, today):
             raise InvalidTransition("limit_passed")
+        if self._extension_days(instance, branch) == 0:
+            raise InvalidTransition("no_extension")  # the law that sets this matter's limit allows none
         request = self._new_request(session, task, branch, RequestKind.EXTENSION, actor_id, items=[], note=reason)
         batch.event(instance.id, actor_id, EventKind.EXTENSION_REQUESTED, branch.node_id,
                     {"request_id": request.id, "reason": reason}, command_id)
@@ -341,12 +344,13 @@ class Engine:
             return request
         request.state = RequestState.APPROVED
         branch.extended = True
+        days = self._extension_days(instance, branch)
         if branch.state == BranchState.ACTIVE:
-            branch.due_on = self.calendar.add_working_days(branch.due_on, BRANCH_EXTENSION_DAYS)
+            branch.due_on = self.calendar.add_working_days(branch.due_on, days)
             self._sync_branch_task(session, branch)
             self._schedule_branch_timers(batch, instance.id, branch, today)
         else:
-            branch.remaining_days = (branch.remaining_days or 0) + BRANCH_EXTENSION_DAYS
+            branch.remaining_days = (branch.remaining_days or 0) + days
         detail = {"request_id": request.id, "reason": request.note, "due_on": branch.due_on.isoformat(),
                   "agency": branch.agency_code}
         batch.event(instance.id, actor_id, EventKind.EXTENSION_GRANTED, branch.node_id, detail, command_id)
@@ -426,6 +430,12 @@ class Engine:
         self.hooks.on_notice(session, instance, EventKind.JOINT_EXTENSION_GRANTED, detail)
         self._finish(batch, instance)
         return request
+
+    def _extension_days(self, instance: WorkflowInstance, branch: Branch) -> int:
+        """The working days the branch's extension adds: its node's (the matter's, per the catalogue) or art. 42(1)'s
+        general 10."""
+        days = self.definition_of(instance).node(branch.node_id).extension_days
+        return BRANCH_EXTENSION_DAYS if days is None else days
 
     def _branch_limit_passed(self, branch: Branch, today: dt.date) -> bool:
         """Whether the branch's limit has ended: marked overdue, or running past its due date (sweep or not)."""

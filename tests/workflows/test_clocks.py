@@ -50,7 +50,7 @@ def branch_task(db, instance, agency):
 def test_supplement_pauses_one_branch_and_resumes_with_the_days_left(db, engine, hooks):
     instance = start(db, engine)
     accept(db, engine, instance)
-    market, fire = branch_task(db, instance, "market"), branch_task(db, instance, "fire")
+    market, fire = branch_task(db, instance, "env"), branch_task(db, instance, "fire")  # env: 20 working days
     assert market.branch.due_on == wd(20)
     request = engine.request_supplement(db, market.id, actor_id=3, items=["Floor plan with kitchen", "Health certs"],
                                         note="", command_id="sup-1", today=wd(5))
@@ -88,7 +88,7 @@ def test_expert_review_pause_and_resume(db, engine, hooks):
     assert fire.branch.state == BranchState.PAUSED and fire.branch.resume_expected_on == wd(12)
     assert "paused" in hooks.notices
     engine.resume(db, fire.id, actor_id=4, command_id="r1", today=wd(14))
-    assert fire.branch.due_on == wd(14 + 16)
+    assert fire.branch.due_on == wd(14 + 6)  # the fire inspection's 10 working days (Fire Protection Law art. 15)
 
 
 def test_extension_takes_effect_only_when_a_supervisor_approves(db, engine):
@@ -124,7 +124,8 @@ def test_no_answer_within_five_working_days_counts_as_accepted_on_arrival(db, da
     assert instance.accepted_on == MONDAY
     tasks = open_tasks(db, instance)
     assert {t.agency_code for t in tasks} == {"market", "fire", "urban", "env"}
-    assert all(t.due_on == wd(20) for t in tasks)  # the clocks run from the day it arrived
+    limits = {"market": 10, "fire": 10, "urban": 20, "env": 20}  # each matter's own limit (the catalogue's)
+    assert all(t.due_on == wd(limits[t.agency_code]) for t in tasks)  # the clocks run from the day it arrived
     assert sweep(database, engine, wd(6)) == {"fired": 0, "skipped": 0, "failed": 0}
 
 

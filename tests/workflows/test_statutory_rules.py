@@ -51,7 +51,8 @@ def test_art_32_5_after_a_complete_supplement_silence_counts_as_acceptance_on_th
     db.expire_all()
     assert acceptance.state == TaskState.COMPLETED and instance.accepted_on == wd(8)
     assert [e.detail["accepted_on"] for e in events(db, instance, EventKind.DEEMED_ACCEPTED)] == [wd(8).isoformat()]
-    assert all(t.due_on == CAL.add_working_days(wd(8), 20) for t in open_tasks(db, instance))
+    limits = {"market": 10, "fire": 10, "urban": 20, "env": 20}
+    assert all(t.due_on == CAL.add_working_days(wd(8), limits[t.agency_code]) for t in open_tasks(db, instance))
 
 
 def test_art_32_4_the_supplement_notice_at_acceptance_is_one_time(db, engine):
@@ -96,7 +97,7 @@ def test_overlapping_supplement_waits_move_the_joint_limit_by_their_union(db, en
     answered together 10 working days later, stop the joint clock for 10 working days, not 20."""
     instance = start(db, engine)
     accept(db, engine, instance)
-    market, env = branch_task(db, instance, "market"), branch_task(db, instance, "env")
+    market, env = branch_task(db, instance, "urban"), branch_task(db, instance, "env")
     asked = [engine.request_supplement(db, task.id, actor_id=3, items=["x"], note="", command_id=f"s-{task.id}",
                                        today=wd(5)) for task in (market, env)]
     assert instance.joint_paused_on == wd(5)
@@ -110,7 +111,7 @@ def test_partly_overlapping_waits_count_once(db, engine):
     """Point 4, staggered: market waits wd(5)-wd(15), env is paused for review wd(10)-wd(20): 15 days, not 20."""
     instance = start(db, engine)
     accept(db, engine, instance)
-    market, env = branch_task(db, instance, "market"), branch_task(db, instance, "env")
+    market, env = branch_task(db, instance, "urban"), branch_task(db, instance, "env")
     request = engine.request_supplement(db, market.id, actor_id=3, items=["x"], note="", command_id="s",
                                         today=wd(5))
     engine.pause(db, env.id, actor_id=4, reason="Noise test", expected_days=10, command_id="p", today=wd(10))
@@ -167,7 +168,7 @@ def test_art_42_1_a_branch_extension_does_not_move_the_joint_limit(db, engine):
     only by the city's own decision."""
     instance = start(db, engine)
     accept(db, engine, instance)
-    market = branch_task(db, instance, "market")
+    market = branch_task(db, instance, "urban")
     request = engine.request_extension(db, market.id, actor_id=3, reason="Lab results", command_id="x",
                                        today=wd(3))
     engine.decide_extension(db, request.id, actor_id=9, approve=True, command_id="ok", today=wd(4))
@@ -210,7 +211,7 @@ def test_art_42_an_extension_after_the_limit_is_refused_and_overdue_stays(db, da
     overdue mark stays, and a decision after the original deadline is not counted as on time."""
     instance = start(db, engine)
     accept(db, engine, instance)
-    market = branch_task(db, instance, "market")
+    market = branch_task(db, instance, "urban")
     request = engine.request_extension(db, market.id, actor_id=3, reason="Lab results", command_id="x",
                                        today=wd(19))
     db.flush()
@@ -225,7 +226,7 @@ def test_art_42_an_extension_after_the_limit_is_refused_and_overdue_stays(db, da
         engine.request_extension(db, market.id, actor_id=3, reason="Still", command_id="x2", today=wd(21))
     assert again.value.code == "limit_passed"
     engine.complete_task(db, market.id, actor_id=3, outcome="approve", command_id="m-ok", today=wd(22))
-    branch = db.scalar(select(Branch).where(Branch.instance_id == instance.id, Branch.agency_code == "market"))
+    branch = db.scalar(select(Branch).where(Branch.instance_id == instance.id, Branch.agency_code == "urban"))
     assert branch.overdue and branch.on_time is False
 
 
@@ -233,7 +234,7 @@ def test_art_42_a_grant_before_the_sweep_but_after_the_due_date_is_refused_too(d
     """Point 8 without the sweep: the due date decides, not whether the overdue mark was written yet."""
     instance = start(db, engine)
     accept(db, engine, instance)
-    market = branch_task(db, instance, "market")
+    market = branch_task(db, instance, "urban")
     request = engine.request_extension(db, market.id, actor_id=3, reason="Lab results", command_id="x",
                                        today=wd(19))
     with pytest.raises(InvalidTransition):
@@ -251,3 +252,21 @@ def test_a_pause_after_the_limit_does_not_clear_the_overdue_mark(db, engine):
     engine.complete_task(db, env.id, actor_id=4, outcome="approve", command_id="ok", today=wd(25))
     branch = db.scalar(select(Branch).where(Branch.instance_id == instance.id, Branch.agency_code == "env"))
     assert branch.overdue and branch.on_time is False
+
+
+# -- each matter's own time limit (issue 19, point 9) -------------------------------------------------------------
+
+def test_specific_laws_set_their_own_limits_and_extensions(db, engine):
+    """Fire Protection Law art. 15: the fire inspection within 10 working days, no extension; Measures on Food
+    Business Licensing and Filing (2023) art. 26: 10 working days, extendable by 5; otherwise art. 42(1): 20 + 10."""
+    instance = start(db, engine)
+    accept(db, engine, instance)
+    fire, market, urban = (branch_task(db, instance, agency) for agency in ("fire", "market", "urban"))
+    assert (fire.due_on, market.due_on, urban.due_on) == (wd(10), wd(10), wd(20))
+    with pytest.raises(InvalidTransition) as none:
+        engine.request_extension(db, fire.id, actor_id=4, reason="Busy", command_id="fx", today=wd(3))
+    assert none.value.code == "no_extension"
+    request = engine.request_extension(db, market.id, actor_id=3, reason="On-site check", command_id="mx",
+                                       today=wd(3))
+    engine.decide_extension(db, request.id, actor_id=9, approve=True, command_id="mok", today=wd(4))
+    assert market.branch.due_on == wd(15)
