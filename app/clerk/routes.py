@@ -20,9 +20,11 @@ from app.i18n import _, _l, localized
 from app.portal.routes import send_material
 from app.security import current_account, login_required
 from app.verbs import attempt
+from services import clock
 from services.applications.access import record_access
 from services.applications.comments import MAX_COMMENT, comments_for, post_comment
 from services.applications.decisions import (
+    extension_days_of,
     pause_for_review,
     request_extension,
     request_supplement,
@@ -80,7 +82,7 @@ DECISION_LABELS = {
     Decision.REJECT: _l("Refuse"),
     Decision.SUPPLEMENT: _l("Ask for supplements (one-time notice)"),
     Decision.PAUSE: _l("Pause for expert review, testing or a hearing"),
-    Decision.EXTEND: _l("Ask a supervisor for a 10-working-day extension"),
+    Decision.EXTEND: _l("Ask a supervisor to extend the time limit (once, by the matter's own extension)"),
 }
 
 
@@ -130,12 +132,14 @@ class DecisionForm(CommandForm):
 def _decision_form(task) -> DecisionForm:
     form = DecisionForm()
     # The supplement notice is one-time (art. 32): once sent for this task or branch it is no longer offered.
-    notice = [] if supplement_sent(db_session(), task) else [Decision.SUPPLEMENT]
+    # At acceptance it must come within the 5 working days (art. 32(4)): later the application counts as accepted.
+    late = task.branch_id is None and clock.today() > task.due_on
+    notice = [] if late or supplement_sent(db_session(), task) else [Decision.SUPPLEMENT]
     if task.branch_id is None:
         choices = [Decision.ACCEPT, *notice]
     else:
         choices = [Decision.APPROVE, Decision.REJECT, *notice, Decision.PAUSE]
-        if not task.branch.extended:
+        if not task.branch.extended and extension_days_of(task) > 0:  # fire inspection: the law allows none
             choices.append(Decision.EXTEND)
     form.outcome.choices = [SelectChoice(choice.value, DECISION_LABELS[choice]) for choice in choices]
     return form
@@ -162,6 +166,7 @@ LAW_REFUSALS = {
                                  "as accepted on the day it arrived (art. 32). Accept it. Nothing was changed."),
     "limit_passed": _l("The time limit has already ended, so it can no longer be extended (art. 42). Nothing was "
                        "changed."),
+    "no_extension": _l("The law that sets this matter's time limit allows no extension. Nothing was changed."),
     "already_extended": _l("This task's extension was already asked for or granted. It can be extended only once. "
                            "Nothing was changed."),
 }

@@ -36,6 +36,16 @@ def supplement_sent(session: Session, task) -> bool:
                                                    Request.state != RequestState.CANCELLED).limit(1)) is not None
 
 
+def extension_days_of(task) -> int:
+    """The working days a granted extension would add to this task's branch: its matter's (0: the law that sets the
+    limit allows none)."""
+    from workflows.extensions import BRANCH_EXTENSION_DAYS
+
+    instance = task.instance
+    days = engine().registry.get(instance.definition_key, instance.definition_version).node(task.node_id).extension_days
+    return BRANCH_EXTENSION_DAYS if days is None else days
+
+
 def pause_for_review(session: Session, clerk: Account, task_id: int, *, reason: str, expected_days: int,
                      command_id: str, today: dt.date | None = None):
     task, _application = task_to_act_on(session, clerk, task_id)

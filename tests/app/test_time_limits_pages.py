@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.applications.service import engine, provisional_rule
 from services.notifications.models import Notification
-from tests.app.test_clocks_through_pages import accepted_case, post_decision  # noqa: F401 - the fixture
+from tests.app.test_clocks_through_pages import accepted_case, branch_of, post_decision  # noqa: F401 - fixture
 from tests.app.test_slice import open_task_id
 from workflows.calendar import RULE_HOLIDAYS
 from workflows.models import Branch, WorkflowInstance
@@ -58,3 +58,17 @@ def test_fallback_deadlines_are_marked_provisional_with_the_rule(client, db, sig
     sign_in_as("owner")
     client.set_cookie("lang", "en")
     assert "This date is provisional" in client.get("/me/").get_data(as_text=True)
+
+
+def test_the_clerks_choices_follow_the_law(client, db, sign_in_as, accepted_case):  # noqa: F811
+    """No extension is offered where the law setting the limit allows none (Fire Protection Law art. 15); the
+    one-time supplement notice (art. 32) is offered, and sent it stops the branch's clock."""
+    sign_in_as("clerk.fire")
+    fire = client.get(f"/work/tasks/{open_task_id(client, accepted_case)}").get_data(as_text=True)
+    assert 'value="extend"' not in fire and 'value="supplement"' in fire
+    sign_in_as("clerk.market")
+    client.set_cookie("lang", "en")
+    task_id = open_task_id(client, accepted_case)
+    assert 'value="extend"' in client.get(f"/work/tasks/{task_id}").get_data(as_text=True)
+    sent = post_decision(client, task_id, outcome="supplement", items="Floor plan")
+    assert sent.status_code == 302 and branch_of(db, task_id).state.value == "waiting_applicant"
