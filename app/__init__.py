@@ -62,6 +62,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.labels import template_labels
 
     app.context_processor(template_labels)
+    from app.deadlines import deadline_helpers
+
+    app.context_processor(deadline_helpers)
 
     from app import auth, catalogue, clerk, portal, public, supervision
     from app.security import init_security

@@ -51,7 +51,7 @@ EVENT_KIND = {
     EventKind.ACTION: _l("Licences requested"),
     EventKind.ENDED: _l("Case closed"),
     EventKind.WITHDRAWN: _l("Withdrawn by the applicant"),
-    EventKind.DEEMED_ACCEPTED: _l("Counted as accepted on the day it arrived"),
+    EventKind.DEEMED_ACCEPTED: _l("Counted as accepted: the window did not act within 5 working days"),
     EventKind.SUPPLEMENT_REQUESTED: _l("Supplement requested"),
     EventKind.RESUBMITTED: _l("Supplement received"),
     EventKind.PAUSED: _l("Paused for expert review"),
@@ -59,6 +59,9 @@ EVENT_KIND = {
     EventKind.EXTENSION_REQUESTED: _l("Extension requested"),
     EventKind.EXTENSION_GRANTED: _l("Time limit extended"),
     EventKind.EXTENSION_REFUSED: _l("Extension refused"),
+    EventKind.JOINT_EXTENSION_REQUESTED: _l("Joint time limit extension asked of the city"),
+    EventKind.JOINT_EXTENSION_GRANTED: _l("Joint time limit extended by the city"),
+    EventKind.JOINT_EXTENSION_REFUSED: _l("Joint time limit extension refused by the city"),
     EventKind.DEADLINE_WARNING: _l("Two working days left"),
     EventKind.OVERDUE: _l("Over the time limit"),
     EventKind.JOINT_OVERDUE: _l("Over the joint time limit"),
@@ -87,6 +90,8 @@ NOTIFICATION_TEXT = {
                                 "%(date)s. This time does not count against the time limit."),
     NotificationKind.EXTENSION_GRANTED: _l("Application %(reference)s: the time limit was extended. Reason: "
                                            "%(reason)s"),
+    NotificationKind.JOINT_EXTENSION_GRANTED: _l("Application %(reference)s: the city extended the joint time limit "
+                                                 "by 15 working days, to %(date)s. Reason: %(reason)s"),
     NotificationKind.DEADLINE_WARNING: _l("Case %(reference)s: two working days left before %(date)s."),
     NotificationKind.OVERDUE: _l("Case %(reference)s is over its time limit (due %(date)s)."),
     NotificationKind.JOINT_OVERDUE: _l("Case %(reference)s is over the joint time limit (due %(date)s)."),
@@ -112,6 +117,7 @@ NOTIFICATION_PARAMS = {
     NotificationKind.DEADLINE_WARNING: {"date": "due_on"},
     NotificationKind.OVERDUE: {"date": "due_on"},
     NotificationKind.JOINT_OVERDUE: {"date": "joint_due"},
+    NotificationKind.JOINT_EXTENSION_GRANTED: {"date": "joint_due"},
     NotificationKind.LICENCE_EXPIRED: {"date": "valid_until"},
     NotificationKind.LICENCE_RENEWAL_DUE: {"date": "valid_until"},
 }
@@ -125,7 +131,9 @@ def notification_text(kind: str, params: dict) -> str:
     values = defaultdict(str, params)
     for placeholder, name in NOTIFICATION_PARAMS.get(kind, {}).items():
         values[placeholder] = params.get(name, "")
-    return str(text) % values
+    from app.deadlines import provisional_notice_suffix
+
+    return str(text) % values + provisional_notice_suffix(params)
 
 
 def template_labels() -> dict:

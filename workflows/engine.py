@@ -31,8 +31,9 @@ from services.errors import InvalidTransition, NotFound, ValidationFailed
 from workflows import store
 from workflows.calendar import WorkingCalendar
 from workflows.definitions import Definition, Node, Registry
+from workflows.extensions import ExtensionCommands
 from workflows.loading import TaskContext, load_open_task, previous_event_id, previous_instance_id, unsettled_members
-from workflows.models import Branch, Request, Task, Timer, WorkflowInstance
+from workflows.models import Branch, Event, Request, Task, Timer, WorkflowInstance
 from workflows.states import (
     ENDED_INSTANCE_STATES,
     RUNNING_BRANCH_STATES,
@@ -50,8 +51,6 @@ from workflows.store import Batch
 
 __all__ = ["Engine", "Hooks", "NoHooks"]
 
-BRANCH_EXTENSION_DAYS = 10  # art. 42: the agency head may extend a decision by 10 working days
-JOINT_EXTENSION_DAYS = 15  # art. 42: a joint (parallel) approval may be extended by 15 working days
 WARNING_DAYS = 2  # "two working days left" early warning (yellow card)
 
 
@@ -81,7 +80,7 @@ def _no_refresh(session: Session) -> None:
     pass
 
 
-class Engine:
+class Engine(ExtensionCommands):
     def __init__(self, registry: Registry, calendar: WorkingCalendar, hooks: Hooks | None = None, *,
                  refresh_calendar: Callable[[Session], None] | None = None):
         """``refresh_calendar(session)``, if given, runs first in every command, in the command's transaction: the
@@ -106,7 +105,8 @@ class Engine:
         definition = self.registry.get(key)
         values = {"definition_key": key, "definition_version": definition.version, "subject_id": subject_id,
                   "state": InstanceState.RUNNING, "data": dict(data), "received_on": today, "accepted_on": None,
-                  "joint_due": None, "joint_extended": False, "joint_overdue": False, "started_at": utcnow(),
+                  "joint_due": None, "joint_extended": False, "joint_overdue": False, "joint_paused_on": None,
+                  "started_at": utcnow(),
                   "ended_at": None}
         instance_id = store.insert_instance(batch, values)
         # The row is written; the object joins the session as if just loaded (no second INSERT, no SELECT).
@@ -138,7 +138,9 @@ class Engine:
         self._close_task(batch, task, outcome, actor_id)
         batch.event(instance.id, actor_id, TASK_EVENT[outcome], node.id, {"opinion": opinion}, command_id)
         if node.acceptance:
-            self._accept(batch, definition, instance, node, accepted_on=today)
+            # Art. 32(4): past the 5 working days the application counts as accepted on arrival, whoever records it.
+            accepted_on = today if today <= task.due_on else self._deemed_accepted_on(batch, instance, task, node)
+            self._accept(batch, definition, instance, node, accepted_on=accepted_on)
         elif branch is not None:
             self._decide_branch(batch, definition, context, outcome, opinion, actor_id, today)
         else:
@@ -171,7 +173,11 @@ class Engine:
 
         An item is a text (a material to send) or ``{"text": ..., "kind": "document" | "question"}`` (a question
         is answered in writing). At acceptance it also keeps the application from counting as accepted when the 5
-        days run out."""
+        days run out.
+
+        The notice is one-time (art. 32(4)): one per acceptance task and one per branch, refused the second time
+        ("supplement_already_sent"). At acceptance it must come within the 5 working days: a later notice cannot
+        undo the acceptance the law already deems made on arrival ("acceptance_period_over")."""
         self.refresh_calendar(session)
         batch = Batch(session)
         context = self._open_task_for_command(batch, task_id, command_id)
@@ -182,9 +188,17 @@ class Engine:
         if not items:
             raise ValidationFailed("supplement_items_required")
         self._require_running_clock(context)
+        asked_before = select(Request.id).where(Request.kind == RequestKind.SUPPLEMENT,
+                                                Request.state != RequestState.CANCELLED).limit(1)
         if branch is not None:
-            self._stop_clock(batch, branch, BranchState.WAITING_APPLICANT, today)
+            if session.scalar(asked_before.where(Request.branch_id == branch.id)) is not None:
+                raise InvalidTransition("supplement_already_sent")
+            self._stop_clock(batch, instance, branch, BranchState.WAITING_APPLICANT, today)
         else:
+            if session.scalar(asked_before.where(Request.task_id == task.id)) is not None:
+                raise InvalidTransition("supplement_already_sent")
+            if today > task.due_on:
+                raise InvalidTransition("acceptance_period_over")
             self._cancel_timers(batch, instance.id, kinds={TimerKind.ACCEPTANCE_DEADLINE})
         request = self._new_request(session, task, branch, RequestKind.SUPPLEMENT, actor_id, items=items, note=note)
         detail = {"request_id": request.id, "items": items, "note": note}
@@ -212,17 +226,15 @@ class Engine:
         batch = Batch(session)
         if request.branch_id is not None:
             branch = session.get(Branch, request.branch_id)
-            waited = max(self.calendar.working_days_between(branch.paused_on, today), 0)
-            self._restart_clock(batch, branch, today)
-            if instance.joint_due is not None and waited:
-                # Time the applicant spends supplementing is not the agencies' (art. 45): the joint limit moves too.
-                instance.joint_due = self.calendar.add_working_days(instance.joint_due, waited)
-                self._reschedule_joint(batch, instance)
+            self._restart_clock(batch, instance, branch, today)
         else:
+            # Art. 32(5): a complete supplement must be accepted. The hub gives the window the same 5 working days
+            # as at arrival; when they pass, the application counts as accepted on the day the supplement came.
             definition = self.definition_of(instance)
             task.due_on = self.calendar.add_working_days(today, definition.node(task.node_id).limit_days)
             batch.timer(instance.id, TimerKind.ACCEPTANCE_DEADLINE, task.due_on + dt.timedelta(days=1), None)
-        batch.event(instance.id, actor_id, EventKind.RESUBMITTED, task.node_id, {"request_id": request.id}, command_id)
+        batch.event(instance.id, actor_id, EventKind.RESUBMITTED, task.node_id,
+                    {"request_id": request.id, "on": today.isoformat()}, command_id)
         self._finish(batch, instance)
         return request
 
@@ -240,7 +252,7 @@ class Engine:
         if not reason.strip() or not isinstance(expected_days, int) or not 0 < expected_days <= 250:
             raise ValidationFailed("pause_reason_and_length_required")
         self._require_running_clock(context)
-        self._stop_clock(batch, branch, BranchState.PAUSED, today)
+        self._stop_clock(batch, instance, branch, BranchState.PAUSED, today)
         branch.resume_expected_on = self.calendar.add_working_days(today, expected_days)
         detail = {"reason": reason, "expected_days": expected_days,
                   "resume_expected_on": branch.resume_expected_on.isoformat()}
@@ -262,82 +274,11 @@ class Engine:
         if branch is None or branch.state != BranchState.PAUSED or instance.state in ENDED_INSTANCE_STATES:
             raise InvalidTransition("not_paused")
         batch = Batch(session)
-        self._restart_clock(batch, branch, today)
+        self._restart_clock(batch, instance, branch, today)
         batch.event(instance.id, actor_id, EventKind.RESUMED, branch.node_id, {"due_on": branch.due_on.isoformat()},
                     command_id)
         self._finish(batch, instance)
         return branch
-
-    def request_extension(self, session: Session, task_id: int, *, actor_id: int, reason: str,
-                          command_id: str) -> Request | None:
-        """Ask for the statutory extension; it takes effect only when a supervisor approves it."""
-        self.refresh_calendar(session)
-        batch = Batch(session)
-        context = self._open_task_for_command(batch, task_id, command_id)
-        if context.repeated:
-            return session.scalar(select(Request).where(Request.task_id == task_id,
-                                                        Request.kind == RequestKind.EXTENSION))
-        task, instance, branch = context.task, context.instance, context.branch
-        if branch is None:
-            raise InvalidTransition("not_a_branch")
-        if not reason.strip():
-            raise ValidationFailed("extension_reason_required")
-        pending = session.scalar(select(Request.id).where(Request.branch_id == branch.id,
-                                                          Request.kind == RequestKind.EXTENSION,
-                                                          Request.state.in_([RequestState.OPEN,
-                                                                             RequestState.APPROVED])))
-        if branch.extended or pending is not None:
-            raise InvalidTransition("already_extended")
-        request = self._new_request(session, task, branch, RequestKind.EXTENSION, actor_id, items=[], note=reason)
-        batch.event(instance.id, actor_id, EventKind.EXTENSION_REQUESTED, branch.node_id,
-                    {"request_id": request.id, "reason": reason}, command_id)
-        self._finish(batch, instance)
-        return request
-
-    def decide_extension(self, session: Session, request_id: int, *, actor_id: int, approve: bool, command_id: str,
-                         today: dt.date, comment: str = "") -> Request:
-        """A supervisor grants (+10 working days to the branch, +15 once to the joint limit) or refuses."""
-        self.refresh_calendar(session)
-        request = session.get(Request, request_id)
-        if request is None or request.kind != RequestKind.EXTENSION:
-            raise NotFound("request")
-        if previous_event_id(session, command_id) is not None:
-            return request
-        instance = self._lock(session, request.instance_id)
-        if previous_event_id(session, command_id) is not None:
-            return request
-        session.refresh(request)
-        if request.state != RequestState.OPEN or instance.state in ENDED_INSTANCE_STATES:
-            raise InvalidTransition("request_closed")
-        request.decided_by, request.decided_at = actor_id, utcnow()
-        branch = session.get(Branch, request.branch_id)
-        batch = Batch(session)
-        if not approve or branch.state not in RUNNING_BRANCH_STATES:
-            request.state = RequestState.REFUSED
-            batch.event(instance.id, actor_id, EventKind.EXTENSION_REFUSED, branch.node_id,
-                        {"request_id": request.id, "comment": comment}, command_id)
-            self._finish(batch, instance)
-            return request
-        request.state = RequestState.APPROVED
-        branch.extended = True
-        if branch.state == BranchState.ACTIVE:
-            branch.due_on = self.calendar.add_working_days(branch.due_on, BRANCH_EXTENSION_DAYS)
-            branch.overdue = branch.due_on < today
-            self._sync_branch_task(session, branch)
-            self._schedule_branch_timers(batch, instance.id, branch, today)
-        else:
-            branch.remaining_days = (branch.remaining_days or 0) + BRANCH_EXTENSION_DAYS
-        if not instance.joint_extended and instance.joint_due is not None:
-            instance.joint_extended = True
-            instance.joint_due = self.calendar.add_working_days(instance.joint_due, JOINT_EXTENSION_DAYS)
-            instance.joint_overdue = instance.joint_due < today
-            self._reschedule_joint(batch, instance)
-        detail = {"request_id": request.id, "reason": request.note, "due_on": branch.due_on.isoformat(),
-                  "agency": branch.agency_code}
-        batch.event(instance.id, actor_id, EventKind.EXTENSION_GRANTED, branch.node_id, detail, command_id)
-        self.hooks.on_notice(session, instance, EventKind.EXTENSION_GRANTED, detail)
-        self._finish(batch, instance)
-        return request
 
     # -- timers ---------------------------------------------------------------------------------------------------
 
@@ -365,7 +306,8 @@ class Engine:
         if timer.kind == TimerKind.ACCEPTANCE_DEADLINE:
             return self._deemed_acceptance(batch, instance, command_id)
         if timer.kind == TimerKind.JOINT_DEADLINE:
-            if instance.joint_due is None or instance.joint_due >= today:
+            # While a branch's clock is stopped the joint clock is too (art. 45); its restart schedules a new timer.
+            if instance.joint_due is None or instance.joint_due >= today or instance.joint_paused_on is not None:
                 return False
             instance.joint_overdue = True
             detail = {"joint_due": instance.joint_due.isoformat()}
@@ -545,7 +487,8 @@ class Engine:
         self._enter(batch, definition, instance, node.next, accepted_on)
 
     def _deemed_acceptance(self, batch: Batch, instance, command_id: str) -> bool:
-        """Art. 32: not accepted and no supplement notice within 5 working days counts as accepted on arrival."""
+        """Art. 32(4): not accepted and no supplement notice within 5 working days counts as accepted on arrival;
+        after a complete supplement (art. 32(5)), as accepted on the day it came (see ``resubmit``)."""
         session = batch.session
         definition = self.definition_of(instance)
         tasks = session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == TaskState.OPEN,
@@ -553,16 +496,30 @@ class Engine:
         acceptance = next((t for t in tasks if definition.node(t.node_id).acceptance), None)
         if acceptance is None:
             return False
-        asked = session.scalar(select(Request.id).where(Request.task_id == acceptance.id,
-                                                        Request.kind == RequestKind.SUPPLEMENT))
-        if asked is not None:
+        waiting = session.scalar(select(Request.id).where(Request.task_id == acceptance.id,
+                                                          Request.kind == RequestKind.SUPPLEMENT,
+                                                          Request.state == RequestState.OPEN))
+        if waiting is not None:  # the notice came in time and the applicant has not answered: nothing runs
             return False
+        node = definition.node(acceptance.node_id)
+        accepted_on = self._deemed_accepted_on(batch, instance, acceptance, node)
         self._close_task(batch, acceptance, Outcome.ACCEPT, None)
         batch.event(instance.id, None, EventKind.DEEMED_ACCEPTED, acceptance.node_id,
-                    {"accepted_on": instance.received_on.isoformat()}, command_id)
-        self._accept(batch, definition, instance, definition.node(acceptance.node_id),
-                     accepted_on=instance.received_on)
+                    {"accepted_on": accepted_on.isoformat()}, command_id)
+        self._accept(batch, definition, instance, node, accepted_on=accepted_on)
         return True
+
+    def _deemed_accepted_on(self, batch: Batch, instance, task: Task, node: Node) -> dt.date:
+        """The day an application counts as accepted once the window's 5 working days passed: the day it arrived
+        (art. 32(4)), or the day its complete supplement arrived (art. 32(5), the hub's reading)."""
+        answered = batch.session.scalar(select(Event.detail).where(
+            Event.instance_id == instance.id, Event.kind == EventKind.RESUBMITTED, Event.node_id == task.node_id)
+            .order_by(Event.id.desc()).limit(1))
+        if answered is None:
+            return instance.received_on
+        if answered.get("on"):
+            return dt.date.fromisoformat(answered["on"])
+        return self.calendar.add_working_days(task.due_on, -node.limit_days)  # an event from before "on" was kept
 
     def _fan_out(self, batch: Batch, definition, instance, split: Node, today) -> bool:
         """Start every branch whose condition holds, all at once, each with its own clock."""
@@ -584,7 +541,8 @@ class Engine:
     def _decide_branch(self, batch: Batch, definition, context: TaskContext, outcome, opinion, actor_id, today):
         session, instance, branch = batch.session, context.instance, context.branch
         worked = self.calendar.working_days_between(branch.started_on, today) - (branch.paused_days or 0)
-        handling_days, on_time = max(worked, 0), today <= branch.due_on
+        # Once overdue, always overdue: a clock stopped or extended afterwards does not make the decision timely.
+        handling_days, on_time = max(worked, 0), today <= branch.due_on and not branch.overdue
         rejected = outcome == Outcome.REJECT
         store.store(batch, branch, decided_at=utcnow(), decided_by=actor_id, opinion=opinion,
                     handling_days=handling_days, on_time=on_time,
@@ -629,21 +587,37 @@ class Engine:
 
     # -- internals: clocks and timers ----------------------------------------------------------------------------
 
-    def _stop_clock(self, batch: Batch, branch: Branch, state: BranchState, today: dt.date) -> None:
+    def _stop_clock(self, batch: Batch, instance, branch: Branch, state: BranchState, today: dt.date) -> None:
+        """Stop a branch's clock, and the joint clock with it if it is the first to stop (art. 45)."""
+        if today > branch.due_on:
+            branch.overdue = True  # stopped after its limit ended: it stays overdue (the sweep may not have run)
+        if instance.joint_due is not None and instance.joint_paused_on is None:
+            instance.joint_paused_on = today
         branch.remaining_days = max(self.calendar.working_days_between(today, branch.due_on), 0)
         branch.paused_on = today
         branch.state = state
         self._cancel_timers(batch, branch.instance_id, branch=branch)
 
-    def _restart_clock(self, batch: Batch, branch: Branch, today: dt.date) -> None:
+    def _restart_clock(self, batch: Batch, instance, branch: Branch, today: dt.date) -> None:
+        """Restart a branch's clock with the days it had left; the joint clock restarts with the last stopped branch,
+        its limit moved by the working days during which any branch was stopped (their union, not their sum)."""
         branch.paused_days = (branch.paused_days or 0) + max(self.calendar.working_days_between(branch.paused_on,
                                                                                               today), 0)
         branch.due_on = self.calendar.add_working_days(today, branch.remaining_days or 0)
         branch.state = BranchState.ACTIVE
         branch.remaining_days = branch.paused_on = branch.resume_expected_on = None
-        branch.overdue = False
         self._sync_branch_task(batch.session, branch)
         self._schedule_branch_timers(batch, branch.instance_id, branch, today)
+        if instance.joint_paused_on is not None:
+            batch.session.flush()
+            still_stopped = batch.session.scalar(select(Branch.id).where(
+                Branch.instance_id == instance.id, Branch.id != branch.id,
+                Branch.state.in_([BranchState.WAITING_APPLICANT, BranchState.PAUSED])).limit(1))
+            if still_stopped is None:
+                stopped = max(self.calendar.working_days_between(instance.joint_paused_on, today), 0)
+                instance.joint_due = self.calendar.add_working_days(instance.joint_due, stopped)
+                instance.joint_paused_on = None
+                self._reschedule_joint(batch, instance)
 
     def _sync_branch_task(self, session, branch: Branch) -> None:
         session.execute(update(Task).where(Task.branch_id == branch.id, Task.state == TaskState.OPEN)

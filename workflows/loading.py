@@ -45,10 +45,10 @@ _unsettled = (select(func.count(_sibling.c.id)).where(_sibling.c.instance_id == 
 # The columns commands decide on (an attribute not read here loads on first use). Fewer columns matter: on SQLite
 # every date is parsed from text in Python, and the row costs more to process than the query takes to run.
 LOADED = {
-    Task: ("id", "instance_id", "branch_id", "node_id", "state", "agency_code"),
+    Task: ("id", "instance_id", "branch_id", "node_id", "state", "agency_code", "due_on"),
     WorkflowInstance: ("id", "definition_key", "definition_version", "state", "data"),
     Branch: ("id", "instance_id", "node_id", "agency_code", "state", "started_on", "due_on", "paused_days",
-             "extended"),
+             "extended", "overdue"),
 }
 # A Core statement: the three rows become ORM objects in ``_materialise``, cheaper than through the ORM's loader.
 LOAD_TASK = Prepared(select(*(cls.__table__.c[key] for cls, keys in LOADED.items() for key in keys), _previous,

@@ -33,6 +33,8 @@ class WorkflowInstance(Base):
     joint_due: Mapped[dt.date | None] = mapped_column(Date)
     joint_extended: Mapped[bool] = mapped_column(Boolean, default=False)
     joint_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The day the first of the branches whose clocks are stopped stopped (art. 45); None while every clock runs.
+    joint_paused_on: Mapped[dt.date | None] = mapped_column(Date)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

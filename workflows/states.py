@@ -31,7 +31,8 @@ class TaskState(enum.StrEnum):
 
 class RequestKind(enum.StrEnum):
     SUPPLEMENT = "supplement"
-    EXTENSION = "extension"
+    EXTENSION = "extension"  # one branch's +10 working days (art. 42(1)), decided by that agency's supervisor
+    JOINT_EXTENSION = "joint_extension"  # the joint limit's +15 (art. 42(2)), decided by the city's supervisor
 
 
 class RequestState(enum.StrEnum):
@@ -77,6 +78,9 @@ class EventKind(enum.StrEnum):
     EXTENSION_REQUESTED = "extension_requested"
     EXTENSION_GRANTED = "extension_granted"
     EXTENSION_REFUSED = "extension_refused"
+    JOINT_EXTENSION_REQUESTED = "joint_extension_requested"
+    JOINT_EXTENSION_GRANTED = "joint_extension_granted"
+    JOINT_EXTENSION_REFUSED = "joint_extension_refused"
     DEADLINE_WARNING = "deadline_warning"
     OVERDUE = "overdue"
     JOINT_OVERDUE = "joint_overdue"

@@ -20,9 +20,18 @@ from app.i18n import _, _l, localized
 from app.portal.routes import send_material
 from app.security import current_account, login_required
 from app.verbs import attempt
+from services import clock
 from services.applications.access import record_access
 from services.applications.comments import MAX_COMMENT, comments_for, post_comment
-from services.applications.decisions import pause_for_review, request_extension, request_supplement, resume_review
+from services.applications.decisions import (
+    extension_days_of,
+    pause_for_review,
+    request_extension,
+    request_supplement,
+    resume_review,
+    supplement_sent,
+)
+from services.applications.joint_extension import joint_extension_of, may_ask_for_joint_extension
 from services.applications.materials import materials_by_item
 from services.applications.models import Material
 from services.applications.queues import (
@@ -73,7 +82,7 @@ DECISION_LABELS = {
     Decision.REJECT: _l("Refuse"),
     Decision.SUPPLEMENT: _l("Ask for supplements (one-time notice)"),
     Decision.PAUSE: _l("Pause for expert review, testing or a hearing"),
-    Decision.EXTEND: _l("Ask a supervisor for a 10-working-day extension"),
+    Decision.EXTEND: _l("Ask a supervisor to extend the time limit (once, by the matter's own extension)"),
 }
 
 
@@ -122,11 +131,15 @@ class DecisionForm(CommandForm):
 
 def _decision_form(task) -> DecisionForm:
     form = DecisionForm()
+    # The supplement notice is one-time (art. 32): once sent for this task or branch it is no longer offered.
+    # At acceptance it must come within the 5 working days (art. 32(4)): later the application counts as accepted.
+    late = task.branch_id is None and clock.today() > task.due_on
+    notice = [] if late or supplement_sent(db_session(), task) else [Decision.SUPPLEMENT]
     if task.branch_id is None:
-        choices = [Decision.ACCEPT, Decision.SUPPLEMENT]
+        choices = [Decision.ACCEPT, *notice]
     else:
-        choices = [Decision.APPROVE, Decision.REJECT, Decision.SUPPLEMENT, Decision.PAUSE]
-        if not task.branch.extended:
+        choices = [Decision.APPROVE, Decision.REJECT, *notice, Decision.PAUSE]
+        if not task.branch.extended and extension_days_of(task) > 0:  # fire inspection: the law allows none
             choices.append(Decision.EXTEND)
     form.outcome.choices = [SelectChoice(choice.value, DECISION_LABELS[choice]) for choice in choices]
     return form
@@ -143,6 +156,20 @@ def _carry_out(session, clerk, task, form) -> None:
         request_extension(session, clerk, task.id, reason=opinion, command_id=command_id)
     else:
         decide_task(session, clerk, task.id, outcome=outcome, opinion=opinion, command_id=command_id)
+
+
+# Refusals the Administrative Licensing Law dictates (workflows/engine.py), each told as it is.
+LAW_REFUSALS = {
+    "supplement_already_sent": _l("A supplement notice was already sent for this task. The law allows one notice that "
+                                  "lists everything at once (art. 32). Nothing was changed."),
+    "acceptance_period_over": _l("The 5 working days for a supplement notice have passed, so the application counts "
+                                 "as accepted on the day it arrived (art. 32). Accept it. Nothing was changed."),
+    "limit_passed": _l("The time limit has already ended, so it can no longer be extended (art. 42). Nothing was "
+                       "changed."),
+    "no_extension": _l("The law that sets this matter's time limit allows no extension. Nothing was changed."),
+    "already_extended": _l("This task's extension was already asked for or granted. It can be extended only once. "
+                           "Nothing was changed."),
+}
 
 
 DONE_MESSAGES = {
@@ -275,6 +302,8 @@ def task(task_id: int):
             elif exc.code in ("clock_paused", "waiting_for_applicant"):
                 flash(_("The case is waiting for the applicant or an expert, or was already decided. Nothing was "
                         "changed."), "error")
+            elif exc.code in LAW_REFUSALS:
+                flash(LAW_REFUSALS[exc.code], "error")
             else:
                 flash(_("This task has already been decided or cancelled. Nothing was changed."), "error")
             return redirect(url_for("clerk.task", task_id=found.id))
@@ -291,7 +320,11 @@ def _task_page(session, clerk, found, application, form, comment_form):
     view = case_view(session, application)
     service = definitions.catalogue().services.get(application.bundle.code)
     answers = clerk_view(service, found.agency_code, application.answers or {}) if service else []
-    return render_template("clerk/task.html", task=found, form=form, resume_form=CommandForm(), view=view,
+    from app.clerk.joint_extension import JointExtensionForm
+
+    joint = {"form": JointExtensionForm(prefix="joint"), "request": joint_extension_of(session, application),
+             "may_ask": may_ask_for_joint_extension(session, clerk, application)}
+    return render_template("clerk/task.html", task=found, form=form, resume_form=CommandForm(), view=view, joint=joint,
                            answers=answers,
                            groups=materials_by_item(application, service, view.requests, agency=clerk.agency),
                            comment_form=comment_form,

@@ -18,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app import db_session
 from app.forms import BaseForm, CommandForm, max_length, required
 from app.i18n import _, _l, localized
+from app.identifier_messages import resident_id_problem
 from app.portal.routes import APPLICANT_ROLES, bp, drafts_of, page_links, page_numbers, timelines_of
 from app.portal.timeline import page_helpers
 from app.security import current_account, login_required
@@ -181,7 +182,10 @@ def grant(enterprise_id: int):
                                         expires_on=form.expires_on.data)
         except ValidationFailed as exc:
             field = {"expires_on": form.expires_on, "scope": form.bundles}.get(exc.params.get("field"), form.agent)
-            field.errors = list(field.errors) + [str(MANDATE_ERRORS.get(exc.code, exc.code))]
+            message = MANDATE_ERRORS.get(exc.code, exc.code)
+            if exc.code == "agent_identifier" and exc.params.get("reason") not in (None, "format"):
+                message = resident_id_problem(form.agent.label.text, exc.params["reason"])  # a number, mistyped
+            field.errors = list(field.errors) + [str(message)]
         else:
             flash(_("%(name)s may now act for %(enterprise)s until %(date)s.", name=mandate.agent.name,
                     enterprise=access.enterprise.name, date=mandate.expires_on.isoformat()), "success")

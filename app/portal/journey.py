@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.forms import BaseForm
 from app.i18n import _, current_language, text
+from app.identifier_messages import resident_id_problem
 from services.catalogue.answers import AnswerError, check_page
 from services.catalogue.definitions import catalogue
 from services.catalogue.definitions.model import Field, Page, Service, Texts
@@ -114,17 +115,6 @@ GENERAL_MESSAGES = {
                                      label=label)),
 }
 # GB 11643 mistakes, one message each, so that the person knows which part to look at again.
-IDENTITY_MESSAGES = {
-    "format": lambda label: _("“%(label)s” must be 18 characters: 17 digits, then a digit or X.", label=label),
-    "charset": lambda label: _("“%(label)s” may contain digits only, and X only as the last character.",
-                               label=label),
-    "date": lambda label: _("Characters 7 to 14 of “%(label)s” must be a real date of birth, not in the future.",
-                            label=label),
-    "check": lambda label: _("The last character of “%(label)s” does not match the others: check each digit.",
-                             label=label),
-}
-
-
 def error_message(service: Service, page: Page, error: AnswerError) -> str:
     """The message for one answer's error: the definition's own for this field (or page), else a general one."""
     spec = next((f for f in page.fields if f.name == error.field), None)
@@ -140,7 +130,7 @@ def error_message(service: Service, page: Page, error: AnswerError) -> str:
             return _("Select an answer for “%(label)s”.", label=label)
         return _("Enter “%(label)s”.", label=label)
     if error.code == "invalid_id":
-        return IDENTITY_MESSAGES.get(error.params.get("reason"), IDENTITY_MESSAGES["format"])(label)
+        return resident_id_problem(label, error.params.get("reason"))
     if error.code == "same_as":
         other = service.fields.get(error.params.get("other"))
         return _("“%(label)s” must differ from “%(other)s”.", label=label,

@@ -18,6 +18,7 @@ from app.security import current_account, login_required
 from app.verbs import attempt
 from services import clock
 from services.applications.decisions import decide_extension, extension_requests_for
+from services.applications.joint_extension import is_city_supervisor, joint_extension_requests_for
 from services.applications.service import engine
 from services.errors import InvalidTransition
 from services.identity.models import Role
@@ -44,11 +45,22 @@ def _form(request_id: int) -> ExtensionDecisionForm:
     return ExtensionDecisionForm(prefix=f"r{request_id}", meta={"csrf": False})
 
 
+def extension_page_rows(session, supervisor):
+    rows = extension_requests_for(session, supervisor)
+    return rows, {r.id: _form(r.id) for r, _a in rows}
+
+
 @bp.route("/", methods=["GET"])
 @login_required(Role.SUPERVISOR)
 def index():
-    rows = extension_requests_for(db_session(), current_account())
-    return render_template("supervision/index.html", rows=rows, forms={r.id: _form(r.id) for r, _a in rows})
+    from app.supervision.joint_extension import joint_form
+
+    session, supervisor = db_session(), current_account()
+    rows, forms = extension_page_rows(session, supervisor)
+    # The city's supervisor also decides joint extensions (art. 42(2)); other supervisors see none.
+    joint_rows = joint_extension_requests_for(session, supervisor) if is_city_supervisor(supervisor) else None
+    return render_template("supervision/index.html", rows=rows, forms=forms, joint_rows=joint_rows,
+                           joint_forms={r.id: joint_form(r.id) for r, _a in joint_rows or []})
 
 
 @bp.route("/dashboard")
@@ -112,10 +124,15 @@ def decide(request_id: int):
             with attempt(session):
                 decide_extension(session, supervisor, request_id, approve=form.decision.data == "grant",
                                  comment=(form.comment.data or "").strip(), command_id=form.command_id.data)
-        except InvalidTransition:
-            flash(_("This request was already decided. Nothing was changed."), "error")
+        except InvalidTransition as exc:
+            if exc.code == "limit_passed":
+                flash(_("The time limit has already ended, so it can no longer be extended. Refuse the request "
+                        "instead. Nothing was changed."), "error")
+            else:
+                flash(_("This request was already decided. Nothing was changed."), "error")
         else:
             flash(_("Your decision on the extension was recorded."), "success")
         return redirect(url_for("supervision.index"))
     forms = {r.id: (form if r.id == request_id else _form(r.id)) for r, _a in rows}
-    return render_template("supervision/index.html", rows=rows, forms=forms, errors_for=request_id), 400
+    return render_template("supervision/index.html", rows=rows, forms=forms, errors_for=request_id,
+                           joint_rows=None, joint_forms={}), 400

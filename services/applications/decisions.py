@@ -29,6 +29,23 @@ def request_supplement(session: Session, clerk: Account, task_id: int, *, items:
                                        command_id=command_id, today=today or clock.today())
 
 
+def supplement_sent(session: Session, task) -> bool:
+    """Whether the one-time supplement notice (art. 32) was already sent for this task's branch, or at acceptance."""
+    where = Request.branch_id == task.branch_id if task.branch_id is not None else Request.task_id == task.id
+    return session.scalar(select(Request.id).where(where, Request.kind == RequestKind.SUPPLEMENT,
+                                                   Request.state != RequestState.CANCELLED).limit(1)) is not None
+
+
+def extension_days_of(task) -> int:
+    """The working days a granted extension would add to this task's branch: its matter's (0: the law that sets the
+    limit allows none)."""
+    from workflows.extensions import BRANCH_EXTENSION_DAYS
+
+    instance = task.instance
+    days = engine().registry.get(instance.definition_key, instance.definition_version).node(task.node_id).extension_days
+    return BRANCH_EXTENSION_DAYS if days is None else days
+
+
 def pause_for_review(session: Session, clerk: Account, task_id: int, *, reason: str, expected_days: int,
                      command_id: str, today: dt.date | None = None):
     task, _application = task_to_act_on(session, clerk, task_id)
@@ -42,9 +59,12 @@ def resume_review(session: Session, clerk: Account, task_id: int, *, command_id:
                            today=today or clock.today())
 
 
-def request_extension(session: Session, clerk: Account, task_id: int, *, reason: str, command_id: str):
+def request_extension(session: Session, clerk: Account, task_id: int, *, reason: str, command_id: str,
+                      today: dt.date | None = None):
+    """Ask the agency's supervisor for the branch's +10 working days (art. 42(1)), before the branch's limit ends."""
     task, _application = task_to_act_on(session, clerk, task_id)
-    return engine().request_extension(session, task.id, actor_id=clerk.id, reason=reason, command_id=command_id)
+    return engine().request_extension(session, task.id, actor_id=clerk.id, reason=reason, command_id=command_id,
+                                      today=today or clock.today())
 
 
 def _require_supervisor(account: Account) -> None:

@@ -26,18 +26,19 @@ from services.catalogue import definitions
 from services.catalogue.answers import applicable_answers, problems
 from services.catalogue.models import Agency, Bundle, LicenceType, Matter
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from services.identity.identifiers import make_reference
+from services.identity.identifiers import make_reference, normalise_identifier
 from services.identity.models import Account, Enterprise, Role
 from services.identity.service import enterprises_of
 from services.licences.models import Licence
 from services.notifications.service import NotificationKind, notify
-from workflows.calendar import default_calendar
+from workflows.calendar import RULE_HOLIDAYS, default_calendar
 from workflows.definitions import Registry
 from workflows.engine import Engine
 from workflows.models import Branch, Event, Request, Task, WorkflowInstance
 from workflows.states import BranchState, InstanceState, RequestKind, RequestState
 
-APPLICANT_NOTICES = {NotificationKind.SUPPLEMENT_REQUESTED, NotificationKind.PAUSED, NotificationKind.EXTENSION_GRANTED}
+APPLICANT_NOTICES = {NotificationKind.SUPPLEMENT_REQUESTED, NotificationKind.PAUSED, NotificationKind.EXTENSION_GRANTED,
+                     NotificationKind.JOINT_EXTENSION_GRANTED}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
@@ -74,6 +75,9 @@ class ApplicationHooks:
         if application is None:
             return
         params = {"reference": application.reference, **{k: v for k, v in detail.items() if k != "items"}}
+        rule = provisional_rule(self_calendar(), *(detail.get(k) for k in DATED_DETAILS))
+        if rule is not None:  # told with the date: it may move when the State Council's notice is loaded
+            params["provisional"] = rule
         kind = NotificationKind(kind)  # each notice the engine gives is a notification of the same name
         if kind in APPLICANT_NOTICES:
             notify(session, application.applicant_id, kind, **params)
@@ -84,6 +88,28 @@ class ApplicationHooks:
         staff = staff.where(Agency.code == agency) if agency else staff.where(Agency.is_lead_window.is_(True))
         for account_id in session.scalars(staff):
             notify(session, account_id, kind, **params)
+
+
+# The dates a notice may carry (engine event details), each computed on the working-day calendar.
+DATED_DETAILS = ("due_on", "joint_due", "resume_expected_on")
+
+
+def self_calendar():
+    """The engine's calendar (kept up to date by every command, which is where notices are given)."""
+    return _engine().calendar
+
+
+def provisional_rule(calendar, *days) -> str | None:
+    """The fallback rule (``holidays-rule``) if any of ``days`` (dates or ISO texts; None skipped) falls in a year
+    for which no State Council notice is loaded and chinesecalendar knows nothing: such a deadline is provisional
+    (issue 19, point 10). None when every date is firm."""
+    for day in days:
+        if day is None:
+            continue
+        day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        if calendar.rule_for(day) == RULE_HOLIDAYS:
+            return RULE_HOLIDAYS
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -258,7 +284,7 @@ def case_for_applicant(session: Session, account: Account, reference: str) -> Ap
 
     # Found by its unique reference, then checked in Python: the enterprise and the bundle come joined, so the
     # representative and the applicant cost no further query, an agent one (their mandate).
-    application = session.scalar(select(Application).where(Application.reference == reference.strip().upper())
+    application = session.scalar(select(Application).where(Application.reference == normalise_identifier(reference))
                                  .options(joinedload(Application.bundle).lazyload(Bundle.items)))
     if application is None or not may_see_case(session, account, application):
         raise NotFound("case")

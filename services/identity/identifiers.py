@@ -26,6 +26,7 @@ __all__ = [
     "make_reference",
     "mask_resident_id",
     "mod37_2_check_char",
+    "normalise_identifier",
     "resident_id_check_char",
     "uscc_check_char",
     "validate_licence_number",
@@ -35,9 +36,13 @@ __all__ = [
     "validate_uscc",
 ]
 
-#: ``format``: wrong length or layout; ``date``: an embedded date is impossible; ``check``: the check character does
-#: not match (typically a mistyped character); ``charset``: a character that cannot occur in this identifier.
-ERROR_CODES = frozenset({"format", "date", "check", "charset"})
+#: ``format``: not a text, empty, or a wrong layout; ``length``: the wrong number of characters; ``charset``: a
+#: character that cannot occur in this identifier (or not in that position); ``date``: an embedded date that does not
+#: exist (or is before 1900); ``future``: a date of birth after today; ``check``: the check character does not match
+#: (typically a mistyped character); ``region``: no province, autonomous region, municipality or special
+#: administrative region of GB/T 2260 has that code; ``authority``: a USCC's registration authority or organisation
+#: type that GB 32100 does not assign. Each has its own message where people type identifiers.
+ERROR_CODES = frozenset({"format", "length", "charset", "date", "future", "check", "region", "authority"})
 
 
 class InvalidIdentifier(ValueError):
@@ -58,15 +63,34 @@ class InvalidIdentifier(ValueError):
         return f"InvalidIdentifier({self.code!r}, kind={self.kind!r})"
 
 
-def _normalise(value: object, kind: str) -> str:
-    """Upper-case ``value`` and drop all whitespace.
-
-    NFKC folds full-width digits and letters (what a Chinese input method types) into ASCII, so "４４０１０６…" is
-    accepted rather than rejected with a confusing message.
-    """
-    if not isinstance(value, str):
-        raise InvalidIdentifier("format", kind)
+def normalise_identifier(value: str) -> str:
+    """The one normal form of a typed identifier: NFKC (full-width digits and letters, what a Chinese input method
+    types, become ASCII; an ideographic space a space), every whitespace dropped, upper case. Every identifier field
+    and every search by identifier goes through this, so "４４０１ ０６…x" and "440106…X" are the same number."""
     return "".join(unicodedata.normalize("NFKC", value).split()).upper()
+
+
+def _normalise(value: object, kind: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidIdentifier("format", kind)
+    return normalise_identifier(value)
+
+
+# --- Administrative divisions (GB/T 2260) --------------------------------------------------------------------------
+
+#: The first two digits of a GB/T 2260 division code: the provinces, autonomous regions and municipalities (11-65),
+#: Taiwan (71), Hong Kong (81) and Macao (82). 83 is not in GB/T 2260 but is the code the Ministry of Public Security
+#: gives residence permits of Taiwan residents (港澳台居民居住证: 810000, 820000, 830000), which carry a citizen
+#: identity number of the same form.
+PROVINCE_CODES = frozenset({
+    "11", "12", "13", "14", "15",  # Beijing, Tianjin, Hebei, Shanxi, Inner Mongolia
+    "21", "22", "23",  # Liaoning, Jilin, Heilongjiang
+    "31", "32", "33", "34", "35", "36", "37",  # Shanghai, Jiangsu, Zhejiang, Anhui, Fujian, Jiangxi, Shandong
+    "41", "42", "43", "44", "45", "46",  # Henan, Hubei, Hunan, Guangdong, Guangxi, Hainan
+    "50", "51", "52", "53", "54",  # Chongqing, Sichuan, Guizhou, Yunnan, Tibet
+    "61", "62", "63", "64", "65",  # Shaanxi, Gansu, Qinghai, Ningxia, Xinjiang
+    "71", "81", "82", "83",
+})
 
 
 # --- Resident identity number (GB 11643) --------------------------------------------------------------------------
@@ -89,25 +113,28 @@ def resident_id_check_char(first17: str) -> str:
 def validate_resident_id(value: str, *, today: date | None = None) -> str:
     """Validate an 18-character resident identity number and return it normalised (spaces removed, ``x`` → ``X``).
 
-    Checks: 17 digits plus a digit or ``X``; an area code whose first digit is 1–8; a birth date (characters 7–14)
-    that exists, is not before 1900 and not after ``today``; the MOD 11-2 check character.
+    Checks, each with its own code: 17 digits plus a digit or ``X`` (``charset``), 18 characters (``length``); a
+    first two digits that are a province of GB/T 2260 (``region``); a birth date (characters 7–14) that exists and is
+    not before 1900 (``date``) and not after ``today`` (``future``); the MOD 11-2 check character (``check``).
     """
     kind = "resident_id"
     normalised = _normalise(value, kind)
     if not _DIGITS.union("X").issuperset(normalised):
         raise InvalidIdentifier("charset", kind)
     if len(normalised) != 18:
-        raise InvalidIdentifier("format", kind)
+        raise InvalidIdentifier("length", kind)
     if "X" in normalised[:17]:
         raise InvalidIdentifier("charset", kind)
-    if normalised[0] not in "12345678":
-        raise InvalidIdentifier("format", kind)
+    if normalised[:2] not in PROVINCE_CODES:
+        raise InvalidIdentifier("region", kind)
     try:
         birth = date(int(normalised[6:10]), int(normalised[10:12]), int(normalised[12:14]))
     except ValueError:
         raise InvalidIdentifier("date", kind) from None
-    if birth.year < 1900 or birth > (today or clock.today()):
+    if birth.year < 1900:
         raise InvalidIdentifier("date", kind)
+    if birth > (today or clock.today()):
+        raise InvalidIdentifier("future", kind)
     if resident_id_check_char(normalised[:17]) != normalised[17]:
         raise InvalidIdentifier("check", kind)
     return normalised
@@ -145,14 +172,36 @@ def uscc_check_char(first17: str) -> str:
     return _USCC_ALPHABET[(31 - total % 31) % 31]
 
 
+# GB 32100-2015 (and its later assignments): the registration authorities (character 1) and, for each, the
+# organisation types it registers (character 2). 1 institutional staffing (机构编制), 2 foreign affairs, 3 justice,
+# 4 culture, 5 civil affairs, 6 tourism, 7 religious affairs, 8 trade unions, 9 market supervision (工商), A the
+# Central Military Commission's staffing office, N agriculture (rural collective economic organisations), Y others.
+USCC_AUTHORITY_TYPES = {
+    "1": "1239", "2": "19", "3": "123459", "4": "19", "5": "1239", "6": "129", "7": "129", "8": "19",
+    "9": "123", "A": "19", "N": "1239", "Y": "1",
+}
+# Characters 3-8: the registering authority's GB/T 2260 division; organisations registered centrally use 100000.
+_USCC_CENTRAL = "10"
+
+
 def validate_uscc(value: str) -> str:
-    """Validate an 18-character unified social credit code and return it upper-cased without spaces."""
+    """Validate an 18-character unified social credit code and return it upper-cased without spaces.
+
+    Checks, each with its own code: the GB 32100 alphabet (``charset``), 18 characters (``length``); a registration
+    authority and organisation type GB 32100 assigns (``authority``); characters 3–8 a division code of six digits
+    in a province of GB/T 2260, or 100000 for central registration (``region``); the check character (``check``).
+    """
     kind = "uscc"
     normalised = _normalise(value, kind)
     if not set(normalised) <= _USCC_VALUES.keys():
         raise InvalidIdentifier("charset", kind)
     if len(normalised) != 18:
-        raise InvalidIdentifier("format", kind)
+        raise InvalidIdentifier("length", kind)
+    if normalised[1] not in USCC_AUTHORITY_TYPES.get(normalised[0], ""):
+        raise InvalidIdentifier("authority", kind)
+    division = normalised[2:8]
+    if not _DIGITS.issuperset(division) or division[:2] not in PROVINCE_CODES | {_USCC_CENTRAL}:
+        raise InvalidIdentifier("region", kind)
     if uscc_check_char(normalised[:17]) != normalised[17]:
         raise InvalidIdentifier("check", kind)
     return normalised
@@ -238,7 +287,7 @@ def mod37_2_check_char(data: str) -> str:
 def _check_and_normalise(value: object, pattern: re.Pattern[str], kind: str) -> tuple[str, re.Match[str]]:
     if not isinstance(value, str):
         raise InvalidIdentifier("format", kind)
-    normalised = unicodedata.normalize("NFKC", value).strip().upper()
+    normalised = normalise_identifier(value)
     if not _REFERENCE_CHARSET.issuperset(normalised):
         raise InvalidIdentifier("charset", kind)
     match = pattern.fullmatch(normalised)

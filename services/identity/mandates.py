@@ -120,8 +120,8 @@ def find_resident(session: Session, identifier: str) -> Account:
     else:
         try:
             number = validate_resident_id(identifier)
-        except InvalidIdentifier:
-            raise ValidationFailed("agent_identifier", field="agent") from None
+        except InvalidIdentifier as exc:
+            raise ValidationFailed("agent_identifier", field="agent", reason=exc.code) from None
         account = session.scalar(select(Account).where(Account.id_number == number))
     if account is None or account.role != Role.RESIDENT or not account.is_active:
         raise ValidationFailed("agent_unknown", field="agent")

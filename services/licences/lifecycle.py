@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from services import clock
 from services.db import utcnow
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from services.identity.identifiers import InvalidIdentifier, validate_licence_number
+from services.identity.identifiers import InvalidIdentifier, normalise_identifier, validate_licence_number
 from services.identity.models import Account, Enterprise, Role
 from services.jobs import queues
 from services.jobs.outbox import enqueue
@@ -85,7 +85,8 @@ def search_agency_licences(session: Session, clerk: Account, query: str = "",
             statement = statement.where(Licence.number == validate_licence_number(query))
         except InvalidIdentifier:
             pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            statement = statement.where(or_(Licence.holder_identifier == query.upper(),
+            # An identity number or credit code typed in full width, lower case or with spaces is the same number.
+            statement = statement.where(or_(Licence.holder_identifier == normalise_identifier(query),
                                             Licence.holder_name.ilike(pattern, escape="\\")))
     return list(session.scalars(statement.order_by(Licence.issued_at.desc(), Licence.id.desc()).limit(limit)))
 

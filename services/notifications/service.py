@@ -28,6 +28,7 @@ class NotificationKind(enum.StrEnum):
     DEADLINE_WARNING = "deadline_warning"
     OVERDUE = "overdue"
     JOINT_OVERDUE = "joint_overdue"
+    JOINT_EXTENSION_GRANTED = "joint_extension_granted"
     # the licence lifecycle (services.licences.lifecycle)
     LICENCE_SUSPENDED = "licence_suspended"
     LICENCE_REINSTATED = "licence_reinstated"

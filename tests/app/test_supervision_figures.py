@@ -66,7 +66,10 @@ def test_red_and_yellow_cards(db, decided_cases):
     assert late.red_cards and late.red >= len(late.red_cards) and late.red_cards[0].branch.due_on == due
     capped = dashboard(db, city, calendar, today=due + dt.timedelta(days=1), card_limit=1)
     assert len(capped.red_cards) == 1 and capped.red == late.red
-    env = dashboard(db, account(db, "supervisor.env"), calendar, today=due + dt.timedelta(days=1))
+    # Each matter has its own limit (fire and food 10 working days, environment 20): env's cards come with its own.
+    env_due = db.scalar(select(Branch.due_on).where(Branch.state == "ACTIVE", Branch.agency_code == "env")
+                        .order_by(Branch.due_on))
+    env = dashboard(db, account(db, "supervisor.env"), calendar, today=env_due + dt.timedelta(days=1))
     assert {card.agency.code for card in env.cards} == {"env"} and [r.agency.code for r in env.rows] == ["env"]
     with pytest.raises(PermissionDenied):
         dashboard(db, account(db, "clerk.market"), calendar)

@@ -95,17 +95,28 @@ def test_resident_id_charset(value):
 
 @pytest.mark.parametrize("value", ["44010619880315123", "4401061988031512355", "440106880315123"])
 def test_resident_id_length(value):
-    assert_code("format", validate_resident_id, value)
+    assert_code("length", validate_resident_id, value)
 
 
-@pytest.mark.parametrize("area", ["040106", "940106"])
-def test_resident_id_area_code_must_start_with_1_to_8(area):
-    assert_code("format", validate_resident_id, resident_id(area + "19880315123"))
+@pytest.mark.parametrize("area", ["040106", "940106", "190101", "290101", "720101", "840101", "660101", "100101"])
+def test_resident_id_first_two_digits_are_a_province_of_gb_t_2260(area):
+    """GB 11643 / GB/T 2260: characters 1-2 are a province-level division; 19, 29, 72, 84... are none."""
+    assert_code("region", validate_resident_id, resident_id(area + "19880315123"))
 
 
-@pytest.mark.parametrize("birth", ["19880230", "19881301", "19880001", "18991231", "20261126"])
-def test_resident_id_birth_date(birth):
+@pytest.mark.parametrize("area", ["110101", "650102", "710000", "810000", "820000", "830000", "460100"])
+def test_every_province_and_the_special_regions_pass(area):
+    value = resident_id(area + "19880315123")
+    assert validate_resident_id(value) == value
+
+
+@pytest.mark.parametrize("birth", ["19880230", "19881301", "19880001", "18991231"])
+def test_resident_id_birth_date_impossible(birth):
     assert_code("date", validate_resident_id, resident_id(f"440106{birth}123"), today=date(2026, 11, 25))
+
+
+def test_resident_id_birth_date_in_the_future_has_its_own_code():
+    assert_code("future", validate_resident_id, resident_id("44010620261126123"), today=date(2026, 11, 25))
 
 
 def test_resident_id_born_today_is_valid():
@@ -122,7 +133,7 @@ def test_resident_id_check():
                 with pytest.raises(InvalidIdentifier) as excinfo:
                     validate_resident_id(mistyped)
                 # A wrong digit in the date or area code may be caught by those rules first.
-                assert excinfo.value.code in {"check", "date", "format"}
+                assert excinfo.value.code in {"check", "date", "future", "region"}
     assert_code("check", validate_resident_id, value[:-1] + "X")
 
 
@@ -157,7 +168,7 @@ def test_demo_uscc_validates():
 def test_uscc_check_31_means_0():
     rng = random.Random(32100)
     for _ in range(10_000):
-        first17 = "".join(rng.choice(USCC_ALPHABET) for _ in range(17))
+        first17 = "91440106" + "".join(rng.choice(USCC_ALPHABET) for _ in range(9))
         weights = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
         if sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, weights, strict=True)) % 31 == 0:
             assert uscc_check_char(first17) == "0"
@@ -172,12 +183,52 @@ def test_uscc_charset_excludes_ambiguous_letters(letter):
 
 
 def test_uscc_length_and_check():
-    assert_code("format", validate_uscc, DEMO_USCC[:-1])
-    assert_code("format", validate_uscc, DEMO_USCC + "0")
+    assert_code("length", validate_uscc, DEMO_USCC[:-1])
+    assert_code("length", validate_uscc, DEMO_USCC + "0")
     for i in range(18):
         for char in USCC_ALPHABET:
             if char != DEMO_USCC[i]:
-                assert_code("check", validate_uscc, DEMO_USCC[:i] + char + DEMO_USCC[i + 1 :])
+                with pytest.raises(InvalidIdentifier) as excinfo:
+                    validate_uscc(DEMO_USCC[:i] + char + DEMO_USCC[i + 1 :])
+                # A wrong authority, type or division character may be caught by those rules first.
+                assert excinfo.value.code in ({"check", "authority", "region"} if i < 8 else {"check"})
+
+
+def uscc(first17: str) -> str:
+    return first17 + uscc_check_char(first17)
+
+
+@pytest.mark.parametrize("start", ["0", "B", "C", "X", "W"])
+def test_uscc_registration_authority_must_be_assigned_by_gb_32100(start):
+    """GB 32100 assigns registration authorities 1-9, A, N and Y; 0, B and the rest are none."""
+    assert_code("authority", validate_uscc, uscc(start + "1440106MA5CN8QX1"))
+
+
+@pytest.mark.parametrize("pair", ["94", "90", "54", "Y2", "23"])
+def test_uscc_organisation_type_must_belong_to_its_authority(pair):
+    assert_code("authority", validate_uscc, uscc(pair + "440106MA5CN8QX1"))
+
+
+@pytest.mark.parametrize("pair", ["91", "92", "93", "11", "12", "51", "53", "N2", "Y1", "31"])
+def test_uscc_assigned_authority_and_type_pass(pair):
+    value = uscc(pair + "440106MA5CN8QX1")
+    assert validate_uscc(value) == value
+
+
+@pytest.mark.parametrize("division", ["4401A6", "A40106", "190106", "720106", "000000"])
+def test_uscc_division_positions_3_to_8_are_a_gb_t_2260_division(division):
+    assert_code("region", validate_uscc, uscc("91" + division + "MA5CN8QX1"))
+
+
+def test_uscc_central_registration_division_100000_passes():
+    value = uscc("11100000MA5CN8QX1")
+    assert validate_uscc(value) == value
+
+
+@pytest.mark.parametrize("typed", ["９１４４０１０６ＭＡ５ＣＮ８ＱＸ１９", "9144 0106 ma5c n8qx 19",
+                                   "\u300091440106MA5CN8QX19"])
+def test_uscc_full_width_lower_case_and_spaces_are_normalised(typed):
+    assert validate_uscc(typed) == DEMO_USCC
 
 
 # --- mobile numbers ---------------------------------------------------------------------------------------------

@@ -120,6 +120,11 @@ def test_a_clerk_finds_their_agencys_licences_by_number_holder_or_identifier(db,
     assert licence in search_agency_licences(db, police, licence.number.lower())
     assert licence in search_agency_licences(db, police, "张")
     assert licence in search_agency_licences(db, police, "440106198803151235")
+    # Issue 19, point 11: typed with spaces or in full width, the identifier is the same (one normal form).
+    assert licence in search_agency_licences(db, police, "440106 19880315 1235")
+    assert licence in search_agency_licences(db, police, "４４０１０６１９８８０３１５１２３５")
+    full_width_number = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in licence.number)
+    assert licence in search_agency_licences(db, police, full_width_number)
     assert licence in search_agency_licences(db, police, "")
     assert licence not in search_agency_licences(db, police, "李四")
     assert licence not in search_agency_licences(db, market, licence.number)

@@ -190,3 +190,40 @@ def test_an_applicant_who_is_not_named_a_parent_is_told_at_their_own_field(id_nu
     _values, errors = check_page(service, page, raw, answers=answers, account=SimpleNamespace(id_number=id_number),
                                  today=clock.today())
     assert [(e.field, e.code) for e in errors] == [(field, "not_a_parent")]
+
+
+# -- time limits: the catalogue, the definition and the clock agree (issue 19, point 9) -----------------------------
+
+def test_a_task_whose_limit_disagrees_with_its_matter_is_refused(tree):
+    """The fire inspection has 10 working days (Fire Protection Law art. 15): a workflow giving it 20 is refused."""
+    edit(tree / "open_restaurant/workflow.v1.yaml", lambda d: d["nodes"]["fire"].update(limit_days=20))
+    fails(tree, "open_restaurant/workflow.v1.yaml", "node 'fire' › limit_days",
+          "20 working days, but the catalogue gives fire_safety_inspection 10", "Fire Protection Law")
+
+
+def test_a_task_whose_extension_disagrees_with_its_matter_is_refused(tree):
+    edit(tree / "open_restaurant/workflow.v1.yaml", lambda d: d["nodes"]["market"].pop("extension_days"))
+    fails(tree, "node 'market' › extension_days", "10 working days, but the catalogue gives food_business_permit 5")
+
+
+def test_a_matter_without_the_basis_of_its_time_limit_is_refused(tree):
+    edit(tree / "newborn/service.yaml", lambda d: d["matters"][0].pop("time_limit_basis"))
+    fails(tree, "newborn/service.yaml", "time_limit_basis", "missing")
+
+
+def test_a_joint_limit_beyond_art_42_2_or_shorter_than_a_branch_is_refused(tree):
+    edit(tree / "open_restaurant/workflow.v1.yaml", lambda d: d.update(joint_limit_days=46))
+    fails(tree, "joint_limit_days", "more than the 45 working days of art. 42(2)")
+    edit(tree / "open_restaurant/workflow.v1.yaml", lambda d: d.update(joint_limit_days=15))
+    fails(tree, "joint_limit_days", "shorter than a branch's own limit (20 working days)")
+
+
+def test_every_shipped_matter_states_its_limit_and_its_basis():
+    for service in load_catalogue().services.values():
+        for matter in service.matters:
+            assert matter.time_limit_basis is not None and matter.statutory_days >= 1, matter.code
+    restaurant = load_catalogue().services["open_restaurant"]
+    assert (restaurant.matter("fire_safety_inspection").statutory_days,
+            restaurant.matter("fire_safety_inspection").extension_days) == (10, 0)
+    assert (restaurant.matter("food_business_permit").statutory_days,
+            restaurant.matter("food_business_permit").extension_days) == (10, 5)

@@ -62,7 +62,9 @@ def test_acceptance_then_fan_out_with_a_clock_per_branch(db, engine):
     accept(db, engine, instance)
     tasks = open_tasks(db, instance)
     assert {t.agency_code for t in tasks} == {"market", "fire", "urban", "env"}
-    assert all(t.due_on == dt.date(2026, 12, 21) for t in tasks)  # 20 working days, Mon-Fri calendar
+    due = {t.agency_code: t.due_on for t in tasks}  # each matter's own limit, Mon-Fri calendar
+    assert due == {"market": dt.date(2026, 12, 7), "fire": dt.date(2026, 12, 7),  # 10 working days (food, fire)
+                   "urban": dt.date(2026, 12, 21), "env": dt.date(2026, 12, 21)}  # 20 (art. 42(1))
     assert instance.joint_due == dt.date(2027, 1, 25)  # 45 working days
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from services.catalogue.definitions import ACTIONS
-from tests.workflows.shipped import shipped_registry
+from tests.workflows.shipped import uniform_restaurant_registry
 from tests.workflows.test_clocks import NoticeHooks
 from tests.workflows.test_engine import MONDAY, open_tasks, start
 from workflows.calendar import FixedCalendar, WeekdayCalendar
@@ -24,7 +24,7 @@ D = dt.date.fromisoformat
 
 @pytest.fixture
 def engine():
-    return Engine(shipped_registry(actions=ACTIONS), OLD, NoticeHooks())
+    return Engine(uniform_restaurant_registry(actions=ACTIONS), OLD, NoticeHooks())
 
 
 def accepted_case(db, engine, command: str, day: dt.date):

@@ -35,6 +35,9 @@ class Node:
     agency: str | None = None
     role: str | None = None
     limit_days: int | None = None
+    # The working days a supervisor's extension adds (art. 42(1): 10, unless the law setting the limit says
+    # otherwise); None means the general 10, 0 that no extension is allowed.
+    extension_days: int | None = None
     matter: str | None = None
     acceptance: bool = False
     when: Condition | None = None
@@ -70,8 +73,8 @@ def _node_from(source: str, node_id: str, raw: dict) -> Node:
     kind = raw.get("type")
     if kind not in NODE_TYPES:
         raise DefinitionError(source, node_id, f"unknown node type {kind!r} (known: {', '.join(sorted(NODE_TYPES))})")
-    known = {"type", "next", "agency", "role", "limit_days", "matter", "acceptance", "when", "branches", "join",
-             "action", "outcome", "cases", "default"}
+    known = {"type", "next", "agency", "role", "limit_days", "extension_days", "matter", "acceptance", "when",
+             "branches", "join", "action", "outcome", "cases", "default"}
     unknown = set(raw) - known
     if unknown:
         raise DefinitionError(source, node_id, f"unknown attribute(s) {', '.join(sorted(unknown))}")
@@ -92,9 +95,13 @@ def _node_from(source: str, node_id: str, raw: dict) -> Node:
     limit = raw.get("limit_days")
     if limit is not None and (not isinstance(limit, int) or limit <= 0):
         raise DefinitionError(source, node_id, "limit_days must be a positive whole number of working days")
+    extension = raw.get("extension_days")
+    if extension is not None and (not isinstance(extension, int) or isinstance(extension, bool) or extension < 0):
+        raise DefinitionError(source, node_id, "extension_days must be a whole number of working days, 0 or more")
     return Node(
         id=node_id, type=kind, next=raw.get("next"), agency=raw.get("agency"), role=raw.get("role"),
-        limit_days=limit, matter=raw.get("matter"), acceptance=bool(raw.get("acceptance", False)), when=when,
+        limit_days=limit, extension_days=extension, matter=raw.get("matter"),
+        acceptance=bool(raw.get("acceptance", False)), when=when,
         branches=tuple(raw.get("branches") or ()), join=raw.get("join"), action=raw.get("action"),
         outcome=raw.get("outcome"), cases=tuple(cases), default=raw.get("default"),
     )

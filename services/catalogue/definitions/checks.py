@@ -115,6 +115,36 @@ def _check_materials(service: Service, source: str, fields: dict, licence_types)
         _names_fields(source, f"{place} › when", item.when, fields)
 
 
+JOINT_LIMIT_CEILING = 45  # art. 42(2) of the Administrative Licensing Law: a joint approval within 45 working days
+
+
+def _check_time_limits(service: Service, definition: Definition) -> None:
+    """The catalogue, the definition and the clock agree (issue 19, point 9): the task handling a matter runs the
+    matter's time limit and extension, which the catalogue states with their legal basis; a joint limit within the
+    45 working days of art. 42(2) and no shorter than a branch's own limit."""
+    by_code = {m.code: m for m in service.matters}
+    longest = 0
+    for node in definition.nodes.values():
+        matter = by_code.get(node.matter) if node.type == "task" else None
+        if matter is None:
+            continue
+        place = f"node {node.id!r}"
+        if node.limit_days != matter.statutory_days:
+            _fail(definition.source, f"{place} › limit_days",
+                  f"{node.limit_days} working days, but the catalogue gives {matter.code} {matter.statutory_days} "
+                  f"({matter.time_limit_basis.en})")
+        extension = 10 if node.extension_days is None else node.extension_days
+        if extension != matter.extension_days:
+            _fail(definition.source, f"{place} › extension_days",
+                  f"{extension} working days, but the catalogue gives {matter.code} {matter.extension_days} "
+                  f"({matter.time_limit_basis.en})")
+        longest = max(longest, node.limit_days)
+    if definition.joint_limit_days > JOINT_LIMIT_CEILING:
+        _fail(definition.source, "joint_limit_days", f"more than the {JOINT_LIMIT_CEILING} working days of art. 42(2)")
+    if definition.joint_limit_days < longest:
+        _fail(definition.source, "joint_limit_days", f"shorter than a branch's own limit ({longest} working days)")
+
+
 def _check_workflows(service: Service, source: str, fields: dict, workflows: list[Definition]) -> Definition:
     if not workflows:
         _fail(source, "workflow", f"no workflow.v*.yaml in {service.code}/")
@@ -124,6 +154,7 @@ def _check_workflows(service: Service, source: str, fields: dict, workflows: lis
                                             f"({service.workflow!r})")
     latest = max(workflows, key=lambda d: d.version)
     matters = {m.code for m in service.matters}
+    _check_time_limits(service, latest)
     for definition in workflows:
         for node in definition.nodes.values():
             place = f"node {node.id!r}"

@@ -150,6 +150,11 @@ class MatterSpec:
     fee_yuan: float = 0
     fully_online: bool = True
     condition: Texts | None = None  # when the matter applies, as the catalogue says it
+    # The decision's time limit (statutory_days, working days from acceptance) and its extension, with the law and
+    # article that set them: a specific law's own limit (fire inspection, food business) or art. 42(1) of the
+    # Administrative Licensing Law. The workflow's task for the matter must use the same (checks.py).
+    time_limit_basis: Texts | None = None
+    extension_days: int = 10  # 0: the law that sets the limit allows no extension
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,7 @@ def parse_service_parts(reader: Reader) -> dict:
 
 def _matter(reader: Reader) -> MatterSpec:
     reader.only("code", "agency", "licence_type", "title", "legal_basis", "audience", "statutory_days",
-                "promised_days", "fee_yuan", "fully_online", "condition")
+                "promised_days", "fee_yuan", "fully_online", "condition", "time_limit_basis", "extension_days")
     fee = reader.get("fee_yuan", 0)
     if not isinstance(fee, int | float) or isinstance(fee, bool) or fee < 0:
         reader.fail("expected an amount of yuan, 0 or more", "fee_yuan")
@@ -227,7 +227,8 @@ def _matter(reader: Reader) -> MatterSpec:
         statutory_days=reader.int("statutory_days", 20, minimum=1), promised_days=reader.int("promised_days", 10,
                                                                                             minimum=1),
         fee_yuan=float(fee), fully_online=reader.bool("fully_online", True),
-        condition=reader.texts("condition", required=False))
+        condition=reader.texts("condition", required=False), time_limit_basis=reader.texts("time_limit_basis"),
+        extension_days=reader.int("extension_days", 10, minimum=0))
 
 
 def _question(reader: Reader) -> Question:
