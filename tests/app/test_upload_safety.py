@@ -122,14 +122,14 @@ def test_uploaded_files_are_0600_in_0700_folders(app, client, db, sign_in_as):
     assert _mode(path) == 0o600 and _mode(path.parent) == 0o700 and _mode(root) == 0o700
 
 
-def test_an_existing_upload_folder_is_tightened_at_start(tmp_path):
-    from app import create_app
+def test_an_existing_upload_folder_is_tightened_at_start(app, tmp_path, monkeypatch):
+    from app import _private_upload_dir  # what create_app runs
 
     uploads = tmp_path / "uploads"
     uploads.mkdir(mode=0o755)
     os.chmod(uploads, 0o755)
-    create_app("test", INSTANCE_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'db' / 'x.db'}",
-               UPLOAD_DIR=str(uploads), KEY_DIR=str(tmp_path / "keys"))
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(uploads))
+    _private_upload_dir(app)
     assert _mode(uploads) == 0o700
 
 
