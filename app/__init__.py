@@ -8,6 +8,7 @@ the response does not wait for them.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flask import Flask, g
 
@@ -34,6 +35,16 @@ class _MigrationTarget:
         return self.database.engine
 
 
+def _private_upload_dir(app: Flask) -> None:
+    """Applicants' files: the upload folder is 0700 (each file 0600, services.applications.service.store_upload)."""
+    from services.private_files import private_directory
+
+    try:
+        private_directory(Path(app.config["UPLOAD_DIR"]))
+    except OSError:
+        log.warning("could not make the upload folder %s private (0700)", app.config["UPLOAD_DIR"], exc_info=True)
+
+
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     """Build the OneWindow web application (also used by workers and the CLI)."""
     config = load_config(config_name, **overrides)
@@ -49,8 +60,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from services.catalogue.definitions import catalogue
 
     catalogue()  # reads and checks every service definition: a broken one stops here, naming its file and place
-    database = Database(app.config["DATABASE_URL"])
+    database = Database(app.config["DATABASE_URL"])  # a SQLite file is made 0600 in a 0700 folder
     app.extensions["onewindow_db"] = database
+    _private_upload_dir(app)
     runtime.configure(database, app.config)
 
     from app.i18n import select_locale, template_helpers

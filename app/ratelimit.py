@@ -33,28 +33,33 @@ def _prefix() -> str:
     return config.get("RATELIMIT_PREFIX") or config.get("RQ_QUEUE_PREFIX", "")
 
 
-def hit(scope: str) -> int | None:
+def hit(scope: str, *, limit: int | None = None, window_seconds: int = WINDOW_SECONDS,
+        subject: str | None = None) -> int | None:
     """Count this request against ``scope``; return the seconds until the window ends if over the limit, else None.
 
+    By default the budget is ``VERIFY_RATE_LIMIT`` a minute per client address; ``subject`` counts against something
+    else instead (a licence number, so that many addresses together cannot exceed it either).
     A Redis outage lets requests through (logged): verification staying up matters more than the limit.
     """
-    limit = int(current_app.config.get("VERIFY_RATE_LIMIT", DEFAULT_LIMIT))
+    if limit is None:
+        limit = int(current_app.config.get("VERIFY_RATE_LIMIT", DEFAULT_LIMIT))
     if limit <= 0:
         return None
     now = int(time.time())
-    window = now // WINDOW_SECONDS
-    key = f"{_prefix()}ratelimit:{scope}:{request.remote_addr or 'unknown'}:{window}"
+    window = now // window_seconds
+    who = subject if subject is not None else request.remote_addr or "unknown"
+    key = f"{_prefix()}ratelimit:{scope}:{who}:{window}"
     try:
         connection = redis_connection(current_app.config.get("REDIS_URL", ""))
         pipe = connection.pipeline()
         pipe.incr(key)
-        pipe.expire(key, WINDOW_SECONDS + 5)
+        pipe.expire(key, window_seconds + 5)
         count = pipe.execute()[0]
     except RedisError:
         log.warning("rate limit not applied: Redis unavailable", exc_info=True)
         return None
     if count > limit:
-        return (window + 1) * WINDOW_SECONDS - now
+        return (window + 1) * window_seconds - now
     return None
 
 

@@ -181,10 +181,19 @@ def enterprise_page(session: Session, account: Account, enterprise_id: int, page
     today, pages = today or clock.today(), pages or {}
     access = access_to(session, account, enterprise_id, today)
     cases_where = Application.enterprise_id == enterprise_id
+    licences_where = Licence.holder_enterprise_id == enterprise_id
     if access.bundle_codes is not None:
-        cases_where = and_(cases_where, Application.bundle_id.in_(
-            select(Bundle.id).where(Bundle.code.in_(access.bundle_codes or [""])).scalar_subquery()))
-    parts = _cases_and_todos(session, cases_where, Licence.holder_enterprise_id == enterprise_id, pages, today)
+        covered = select(Bundle.id).where(Bundle.code.in_(access.bundle_codes or [""])).scalar_subquery()
+        cases_where = and_(cases_where, Application.bundle_id.in_(covered))
+        # An agent sees the licences granted by the services the mandate covers, and through them the expiry
+        # to-dos and the renewals recommended; a licence from any other service is none of theirs.
+        licences_where = and_(licences_where, Licence.application_id.in_(
+            select(Application.id).where(Application.enterprise_id == enterprise_id,
+                                         Application.bundle_id.in_(covered)).scalar_subquery()))
+    parts = _cases_and_todos(session, cases_where, licences_where, pages, today)
+    if access.bundle_codes is not None:  # next steps: only services the agent may apply for
+        parts["recommendations"] = [r for r in parts["recommendations"]
+                                    if r.kind == "renew" or r.bundle.code in access.bundle_codes]
     mandates = []
     if access.is_representative:
         mandates = list(session.scalars(select(Mandate).where(Mandate.enterprise_id == enterprise_id)

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from services import clock
 from tests.conftest import hidden_fields
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# The smallest PDF a parser opens (one blank page): uploads are parsed for active content.
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 # Items left empty unless a test gives files for them: optional, or satisfied by an e-licence the applicant holds.
 OPTIONAL_ITEMS = {"staff_health", "current_food_permit", "current_permit"}

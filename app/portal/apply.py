@@ -309,6 +309,13 @@ def upload_error(exc: ValidationFailed, title: str) -> str:
         return _("“%(name)s” is not a PDF, JPEG or PNG file. Each file must be one of those.", name=name)
     if exc.code == "empty_file":
         return _("“%(name)s” is empty. Choose the file again.", name=name)
+    if exc.code == "pdf_active":
+        return _("“%(name)s” contains scripts, actions that run when it is opened, or files inside it, which "
+                 "documents sent to an agency must not have. Print it to a new PDF (or scan it) and upload that.",
+                 name=name)
+    if exc.code == "pdf_unreadable":
+        return _("“%(name)s” could not be read as a PDF: it may be damaged. Save or print it to a new PDF and "
+                 "upload that.", name=name)
     return _("Upload “%(item)s” as PDF, JPEG or PNG files.", item=title)
 
 

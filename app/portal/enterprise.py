@@ -7,7 +7,7 @@ in the session and shows it in the header.
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 from wtforms import DateField, RadioField, SelectMultipleField, StringField
@@ -21,11 +21,13 @@ from app.i18n import _, _l, localized
 from app.identifier_messages import resident_id_problem
 from app.portal.routes import APPLICANT_ROLES, bp, drafts_of, page_links, page_numbers, timelines_of
 from app.portal.timeline import page_helpers
+from app.ratelimit import hit
 from app.security import current_account, login_required
 from app.verbs import attempt
 from services import clock
 from services.catalogue.models import Audience, Bundle
 from services.errors import NotFound, ValidationFailed
+from services.identity.identifiers import mask_resident_id
 from services.identity.mandates import (
     MAX_MANDATE_YEARS,
     access_to,
@@ -39,8 +41,9 @@ from workflows.states import EventKind
 
 ACTING_FOR = "acting_for"
 MANDATE_ERRORS = {
-    "agent_identifier": _l("Enter a valid e-mail address or an 18-character resident identity number."),
-    "agent_unknown": _l("No resident has an account with this e-mail address or identity number."),
+    "agent_identifier": _l("Enter the agent's 18-character resident identity number, as it is on their identity "
+                           "card."),
+    "agent_name_missing": _l("Enter the agent's name as it is on their identity card."),
     "agent_is_self": _l("You are the legal representative already: enter someone else."),
     "agent_has_mandate": _l("This person already holds a valid mandate for this enterprise. Revoke it first to "
                             "change it."),
@@ -139,10 +142,15 @@ def activity(enterprise_id: int):
                            audit_label=lambda kind: AUDIT_LABELS.get(kind, kind))
 
 
+MANDATE_GRANTS_PER_HOUR = 20  # per representative: enough to set up a firm, too few to probe people with
+
+
 class MandateForm(BaseForm):
-    agent = StringField(_l("The agent's e-mail address or resident identity number"),
-                        validators=[required(_l("Enter the agent's e-mail address or identity number.")),
-                                    max_length(254)])
+    agent_name = StringField(_l("The agent's name"), validators=[
+        required(_l("Enter the agent's name as it is on their identity card.")), max_length(100)])
+    agent_id_number = StringField(_l("The agent's resident identity number"), validators=[
+        required(_l("Enter the agent's 18-character resident identity number, as it is on their identity card.")),
+        max_length(40)])
     scope = RadioField(_l("What may the agent do for the enterprise?"),
                        choices=[SelectChoice("all", _l("Every service")),
                                 SelectChoice("some", _l("Only the services I select"))],
@@ -174,24 +182,36 @@ def grant(enterprise_id: int):
     bundles = list(db.scalars(select(Bundle).where(Bundle.audience.in_([Audience.ENTERPRISE, Audience.BOTH]))
                               .order_by(Bundle.id)))
     form = _mandate_form(bundles)
+    throttled = False
     if form.validate_on_submit():
-        try:
-            with attempt(db):
-                mandate = grant_mandate(db, account, enterprise_id, agent_identifier=form.agent.data,
-                                        bundle_codes=form.bundles.data or [], all_services=form.scope.data == "all",
-                                        expires_on=form.expires_on.data)
-        except ValidationFailed as exc:
-            field = {"expires_on": form.expires_on, "scope": form.bundles}.get(exc.params.get("field"), form.agent)
-            message = MANDATE_ERRORS.get(exc.code, exc.code)
-            if exc.code == "agent_identifier" and exc.params.get("reason") not in (None, "format"):
-                message = resident_id_problem(form.agent.label.text, exc.params["reason"])  # a number, mistyped
-            field.errors = list(field.errors) + [str(message)]
+        if hit("mandate-grant", limit=int(current_app.config.get("MANDATE_GRANT_LIMIT", MANDATE_GRANTS_PER_HOUR)),
+               window_seconds=3600, subject=f"account-{account.id}") is not None:
+            throttled = True
+            form.agent_id_number.errors = list(form.agent_id_number.errors) + [
+                _("You have given many mandates in the last hour. Try again in an hour.")]
         else:
-            flash(_("%(name)s may now act for %(enterprise)s until %(date)s.", name=mandate.agent.name,
-                    enterprise=access.enterprise.name, date=mandate.expires_on.isoformat()), "success")
-            return redirect(url_for("portal.enterprise_home", enterprise_id=enterprise_id) + "#mandates-heading")
+            try:
+                with attempt(db):
+                    mandate = grant_mandate(db, account, enterprise_id, agent_name=form.agent_name.data,
+                                            agent_id_number=form.agent_id_number.data,
+                                            bundle_codes=form.bundles.data or [],
+                                            all_services=form.scope.data == "all", expires_on=form.expires_on.data)
+            except ValidationFailed as exc:
+                field = {"expires_on": form.expires_on, "scope": form.bundles, "agent_name": form.agent_name}.get(
+                    exc.params.get("field"), form.agent_id_number)
+                message = MANDATE_ERRORS.get(exc.code, exc.code)
+                if exc.code == "agent_identifier" and exc.params.get("reason") not in (None, "format"):
+                    message = resident_id_problem(form.agent_id_number.label.text, exc.params["reason"])
+                field.errors = list(field.errors) + [str(message)]
+            else:
+                # The same words whether or not the person has an account: the form is no resident look-up.
+                flash(_("The mandate for %(name)s (%(number)s) to act for %(enterprise)s until %(date)s is recorded. "
+                        "It works when they sign in with an account in this name and identity number.",
+                        name=mandate.agent_display_name, number=mask_resident_id(mandate.agent_number),
+                        enterprise=access.enterprise.name, date=mandate.expires_on.isoformat()), "success")
+                return redirect(url_for("portal.enterprise_home", enterprise_id=enterprise_id) + "#mandates-heading")
     return render_template("portal/enterprise/grant.html", form=form, access=access, bundles=bundles), \
-        400 if form.errors else 200
+        429 if throttled else 400 if form.errors else 200
 
 
 @bp.route("/enterprises/<int:enterprise_id>/mandates/<int:mandate_id>/revoke", methods=["GET", "POST"])
@@ -205,6 +225,6 @@ def revoke(enterprise_id: int, mandate_id: int):
     form = CommandForm()
     if form.validate_on_submit():
         revoke_mandate(db, account, enterprise_id, mandate_id)
-        flash(_("The mandate of %(name)s was revoked.", name=mandate.agent.name), "success")
+        flash(_("The mandate of %(name)s was revoked.", name=mandate.agent_display_name), "success")
         return redirect(url_for("portal.enterprise_home", enterprise_id=enterprise_id) + "#mandates-heading")
     return render_template("portal/enterprise/revoke.html", form=form, mandate=mandate), 400 if form.errors else 200

@@ -1,7 +1,9 @@
 """Pages for everyone: the start page, the language switch and public licence verification.
 
-Verification needs no sign-in and is rate-limited per client address. It shows only what the public may know: a
-resident holder's name and identity number partly masked. Nothing is cached, so a suspension or revocation shows on
+Verification needs no sign-in and is rate-limited per client address. By number it shows only what a relying party
+needs (type, issuer, status, validity) and, for a person's licence, nothing about the holder
+(``services.licences.verification`` says why); the holder check (``app.public.holder_check``) answers "matches" or
+"does not match" for a name and identity number. Nothing is cached, so a suspension or revocation shows on
 the next look-up. A holder's share link (``/shared/<token>``) opens the same verification page while it is active.
 """
 
@@ -19,11 +21,12 @@ from app.ratelimit import rate_limited
 from app.security import safe_next
 from services.catalogue.models import Agency
 from services.identity.identifiers import InvalidIdentifier, validate_licence_number
-from services.licences.credentials import effective_status, issuer_url, jwks, public_holder, verification_facts
+from services.licences.credentials import effective_status, issuer_url, jwks, public_holder
 from services.licences.models import Licence, LicenceStatus
 from services.licences.qr import qr_png_data_uri
 from services.licences.service import licence_by_number, superseding
 from services.licences.sharing import open_share_link
+from services.licences.verification import public_facts
 
 bp = Blueprint("public", __name__)
 
@@ -89,14 +92,17 @@ def _licence_or_404(number: str, *, as_json: bool = False):
 
 
 def _licence_context(licence: Licence, shared: bool = False) -> dict:
-    holder_name, holder_identifier = public_holder(licence)
     session = db_session()
     is_enterprise = licence.holder_enterprise_id is not None
+    # An enterprise's licence is public information (it hangs on the premises' wall); a person's holder and details
+    # are shown only through a share link the holder made: looked up by number, nothing about the person at all.
+    show_details = is_enterprise or shared
+    holder_name, holder_identifier = public_holder(licence) if show_details else (None, None)
+    if shared and not is_enterprise:
+        holder_name = licence.holder_name  # the holder chose to show it; the identity number stays masked
     return {"licence": licence, "number": licence.number, "status": effective_status(licence),
             "holder_name": holder_name, "holder_identifier": holder_identifier, "is_enterprise": is_enterprise,
-            # An enterprise's licence is public information (it hangs on the premises' wall); a person's is shown
-            # in full only through a share link the holder made.
-            "show_details": is_enterprise or shared,
+            "show_details": show_details, "holder_check": not is_enterprise and bool(licence.holder_identifier),
             "superseded_by": superseding(session, licence) if licence.status == LicenceStatus.SUPERSEDED else None,
             "supersedes": session.get(Licence, licence.supersedes_id) if licence.supersedes_id else None}
 
@@ -143,7 +149,7 @@ def verify_json(number: str):
     licence, not_found = _licence_or_404(number, as_json=True)
     if not_found:
         return not_found
-    facts = verification_facts(licence, current_app.config["PUBLIC_URL"])
+    facts = public_facts(licence, current_app.config["PUBLIC_URL"])
     superseded_by = superseding(db_session(), licence) if licence.status == LicenceStatus.SUPERSEDED else None
     facts["superseded_by"] = superseded_by.number if superseded_by else None
     facts["supersedes"] = licence.supersedes.number if licence.supersedes_id else None

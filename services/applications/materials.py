@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from services import clock
 from services.applications.models import Application, ApplicationDraft, Material
-from services.applications.service import MAX_UPLOAD_BYTES, Upload, material_path, sniff_content_type, store_upload
+from services.applications.service import (
+    MAX_UPLOAD_BYTES,
+    Upload,
+    material_path,
+    refuse_active_pdf,
+    sniff_content_type,
+    store_upload,
+)
 from services.catalogue.models import Agency, Bundle, MaterialItem
 from services.errors import NotFound, ValidationFailed
 from services.licences.models import Licence, LicenceStatus
@@ -122,8 +129,8 @@ def item_statuses(session: Session, draft: ApplicationDraft, today: dt.date | No
 
 
 def check_uploads(item: MaterialItem, uploads: list[Upload], already: int) -> None:
-    """Refuse the whole post (nothing stored) when any file is empty, too large or not a PDF/JPEG/PNG by content,
-    or when the item would hold more than its ``max_files``."""
+    """Refuse the whole post (nothing stored) when any file is empty, too large, not a PDF/JPEG/PNG by content or a
+    PDF with active content (``pdf_safety``), or when the item would hold more than its ``max_files``."""
     if not uploads:
         raise ValidationFailed("no_files", field=item.code)
     if len(uploads) > MAX_FILES_PER_UPLOAD or already + len(uploads) > item.max_files:
@@ -135,6 +142,7 @@ def check_uploads(item: MaterialItem, uploads: list[Upload], already: int) -> No
             raise ValidationFailed("file_too_large", field=item.code, filename=upload.filename)
         if sniff_content_type(upload.data[:16]) is None:
             raise ValidationFailed("file_type", field=item.code, filename=upload.filename)
+        refuse_active_pdf(upload, field=item.code)
 
 
 def add_files(session: Session, draft: ApplicationDraft, item: MaterialItem, uploads: list[Upload],

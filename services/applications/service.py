@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from services import clock, runtime
 from services.applications.models import Application, CaseStatus, Counter, Material
+from services.applications.pdf_safety import UnreadablePdf, active_content
 from services.calendar_notices import DEFAULT_REFRESH_SECONDS, NoticeSync
 from services.catalogue import definitions
 from services.catalogue.answers import applicable_answers, problems
@@ -31,6 +32,7 @@ from services.identity.models import Account, Enterprise, Role
 from services.identity.service import enterprises_of
 from services.licences.models import Licence
 from services.notifications.service import NotificationKind, notify
+from services.private_files import private_directory, write_private_file
 from workflows.calendar import RULE_HOLIDAYS, default_calendar
 from workflows.definitions import Registry
 from workflows.engine import Engine
@@ -176,17 +178,34 @@ def sniff_content_type(data: bytes) -> str | None:
     return None
 
 
+def refuse_active_pdf(upload: Upload, *, field: str) -> None:
+    """ValidationFailed for a PDF that JavaScript, an opening action, a launch or an embedded file could make do
+    something (``pdf_active``, with what was found), or that cannot be parsed (``pdf_unreadable``)."""
+    if sniff_content_type(upload.data[:16]) != "application/pdf":
+        return
+    try:
+        found = active_content(upload.data)
+    except UnreadablePdf:
+        raise ValidationFailed("pdf_unreadable", field=field, filename=upload.filename) from None
+    if found:
+        raise ValidationFailed("pdf_active", field=field, filename=upload.filename, found=found)
+
+
 def store_upload(storage_dir: Path, upload: Upload) -> Material:
-    """Write the file under a random key (never a guessable path) and return its unsaved Material row."""
+    """Write the file under a random key (never a guessable path) and return its unsaved Material row.
+
+    Applicants' files hold identity numbers and leases: the folders are made 0700 and the file 0600 (owner only),
+    whatever the process's umask."""
     content_type = sniff_content_type(upload.data)
     if content_type is None:
         raise ValidationFailed("file_type", field=upload.item_code)
     if len(upload.data) > MAX_UPLOAD_BYTES:
         raise ValidationFailed("file_too_large", field=upload.item_code)
+    refuse_active_pdf(upload, field=upload.item_code)
     key = secrets.token_hex(16)
     path = storage_dir / key[:2] / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(upload.data)
+    private_directory(path.parent)
+    write_private_file(path, upload.data)
     return Material(item_code=upload.item_code, filename=Path(upload.filename).name[:255] or "upload",
                     content_type=content_type, size=len(upload.data),
                     sha256=hashlib.sha256(upload.data).hexdigest(), storage_key=key)

@@ -103,7 +103,8 @@ def _seed_service_pages(session: Session, enterprise: Enterprise, accounts: dict
     agent = accounts["agent"]
     if session.scalar(select(Mandate.id).where(Mandate.enterprise_id == enterprise.id, Mandate.agent_id == agent.id,
                                                Mandate.revoked_at.is_(None), Mandate.expires_on >= today)) is None:
-        session.add(Mandate(enterprise_id=enterprise.id, agent_id=agent.id,
+        session.add(Mandate(enterprise_id=enterprise.id, agent_id=agent.id, agent_id_number=agent.id_number,
+                            agent_name=agent.name,
                             granted_by=enterprise.legal_representative_id, all_services=False,
                             bundle_codes=["open_restaurant"],
                             expires_on=today.replace(year=today.year + 1, day=min(today.day, 28))))

@@ -1,14 +1,23 @@
 """Mandates: a legal representative lets another resident (an agent) act for the enterprise, for some services, until
 a date. Nobody acts for an enterprise without being its legal representative or holding a valid mandate (granted,
 not revoked, not expired, covering the service): every check is here, in the service layer.
+
+A mandate names its agent as a person does on paper: by name and resident identity number, both of which must match
+the account that uses it. The grant never looks like a resident look-up: whether or not someone with that name and
+number has an account, the mandate is recorded and the representative is told the same thing. A mandate to a person
+with an account is tied to it (``agent_id``); one to a person without one is kept by their number (``agent_id``
+empty) and works once they sign in with an account in that name and number. A wrong name therefore grants nothing
+to the holder of the number, and guessing reveals nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, and_, func, or_, select
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, and_, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from services import clock
@@ -25,11 +34,15 @@ AUDITED_EVENTS = (EventKind.STARTED, EventKind.RESUBMITTED, EventKind.WITHDRAWN)
 
 class Mandate(Base):
     __tablename__ = "mandates"
-    __table_args__ = (Index("ix_mandates_agent_enterprise", "agent_id", "enterprise_id"),)
+    __table_args__ = (Index("ix_mandates_agent_enterprise", "agent_id", "enterprise_id"),
+                      Index("ix_mandates_agent_id_number", "agent_id_number"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    # The agent's account when one with this name and number existed at the grant; empty until then.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    agent_id_number: Mapped[str | None] = mapped_column(String(18))
+    agent_name: Mapped[str | None] = mapped_column(String(100))
     granted_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     # Every service of the catalogue, or only the bundles listed (by code).
     all_services: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -39,9 +52,23 @@ class Mandate(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
 
-    agent: Mapped[Account] = relationship(foreign_keys=[agent_id], lazy="joined")
+    agent: Mapped[Account | None] = relationship(foreign_keys=[agent_id], lazy="joined")
     enterprise: Mapped[Enterprise] = relationship(lazy="joined")
 
+    @property
+    def agent_display_name(self) -> str:
+        return self.agent_name or (self.agent.name if self.agent else "")
+
+    @property
+    def agent_number(self) -> str:
+        return self.agent_id_number or (self.agent.id_number if self.agent else "") or ""
+
+    def names(self, account: Account) -> bool:
+        """Whether the mandate is this account's: tied to it, or naming its identity number and its name."""
+        if self.agent_id is not None:
+            return self.agent_id == account.id
+        return bool(account.id_number) and self.agent_id_number == account.id_number and same_name(
+            self.agent_name or "", account.name)
     def is_valid(self, today: dt.date) -> bool:
         return self.revoked_at is None and self.expires_on >= today
 
@@ -51,6 +78,23 @@ class Mandate(Base):
 
 def _valid(today: dt.date):
     return and_(Mandate.revoked_at.is_(None), Mandate.expires_on >= today)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Names as people type them: spaces, full-width forms and case do not matter."""
+    def normal(name: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", name or "").split()).casefold()
+
+    return hmac.compare_digest(normal(a).encode(), normal(b).encode())
+
+
+def _held_by(account: Account):
+    """Mandates tied to the account, or kept by its identity number for a person who had no account at the grant
+    (the name is compared afterwards, ``Mandate.names``). Both columns are indexed."""
+    if not account.id_number:
+        return Mandate.agent_id == account.id
+    return or_(Mandate.agent_id == account.id,
+               and_(Mandate.agent_id.is_(None), Mandate.agent_id_number == account.id_number))
 
 
 @dataclass
@@ -77,9 +121,9 @@ def enterprise_access(session: Session, account: Account, today: dt.date | None 
     found: dict[int, EnterpriseAccess] = {}
     for enterprise in session.scalars(select(Enterprise).where(Enterprise.legal_representative_id == account.id)):
         found[enterprise.id] = EnterpriseAccess(enterprise, True, None)
-    for mandate in session.scalars(select(Mandate).where(Mandate.agent_id == account.id, _valid(today))
+    for mandate in session.scalars(select(Mandate).where(_held_by(account), _valid(today))
                                    .order_by(Mandate.id)):
-        if mandate.enterprise_id not in found:
+        if mandate.enterprise_id not in found and mandate.names(account):
             found[mandate.enterprise_id] = EnterpriseAccess(mandate.enterprise, False, mandate)
     return sorted(found.values(), key=lambda a: (a.enterprise.name, a.enterprise.id))
 
@@ -93,10 +137,9 @@ def access_to(session: Session, account: Account, enterprise_id: int, today: dt.
         raise NotFound("enterprise")
     if enterprise.legal_representative_id == account.id:
         return EnterpriseAccess(enterprise, True, None)
-    mandate = session.scalar(select(Mandate).where(Mandate.agent_id == account.id,
-                                                   Mandate.enterprise_id == enterprise_id,
-                                                   _valid(today or clock.today()))
-                             .order_by(Mandate.all_services.desc(), Mandate.id.desc()).limit(1))
+    mandate = next((m for m in session.scalars(
+        select(Mandate).where(_held_by(account), Mandate.enterprise_id == enterprise_id, _valid(today or clock.today()))
+        .order_by(Mandate.all_services.desc(), Mandate.id.desc())) if m.names(account)), None)
     if mandate is None:
         raise NotFound("enterprise")
     return EnterpriseAccess(enterprise, False, mandate)
@@ -112,43 +155,41 @@ def representative_of(session: Session, account: Account, enterprise_id: int) ->
     return enterprise
 
 
-def find_resident(session: Session, identifier: str) -> Account:
-    """A resident account by e-mail address or resident identity number (checked, check character included)."""
-    identifier = (identifier or "").strip()
-    if "@" in identifier:
-        account = session.scalar(select(Account).where(func.lower(Account.email) == identifier.lower()))
-    else:
-        try:
-            number = validate_resident_id(identifier)
-        except InvalidIdentifier as exc:
-            raise ValidationFailed("agent_identifier", field="agent", reason=exc.code) from None
-        account = session.scalar(select(Account).where(Account.id_number == number))
-    if account is None or account.role != Role.RESIDENT or not account.is_active:
-        raise ValidationFailed("agent_unknown", field="agent")
-    return account
-
-
-def grant_mandate(session: Session, representative: Account, enterprise_id: int, *, agent_identifier: str,
-                  bundle_codes: list[str], all_services: bool, expires_on: dt.date,
+def grant_mandate(session: Session, representative: Account, enterprise_id: int, *, agent_name: str,
+                  agent_id_number: str, bundle_codes: list[str], all_services: bool, expires_on: dt.date,
                   today: dt.date | None = None) -> Mandate:
-    """Grant a mandate. The agent must be another resident without a valid mandate for this enterprise already."""
+    """Grant a mandate to the person with this name and resident identity number.
+
+    Refuses a malformed number, a missing name, the representative themselves, a person who already holds a valid
+    mandate for the enterprise, and bad dates or scope. Never refuses for want of an account: the answer must not
+    tell whether one exists (see the module's note)."""
     today = today or clock.today()
     enterprise = representative_of(session, representative, enterprise_id)
+    name = " ".join((agent_name or "").split())
+    if not name:
+        raise ValidationFailed("agent_name_missing", field="agent_name")
+    try:
+        number = validate_resident_id(agent_id_number or "", today=today)
+    except InvalidIdentifier as exc:
+        raise ValidationFailed("agent_identifier", field="agent_id_number", reason=exc.code) from None
     if expires_on <= today:
         raise ValidationFailed("expiry_past", field="expires_on")
     if expires_on > today.replace(year=today.year + MAX_MANDATE_YEARS):
         raise ValidationFailed("expiry_too_far", field="expires_on")
     if not all_services and not bundle_codes:
         raise ValidationFailed("no_scope", field="scope")
-    agent = find_resident(session, agent_identifier)
-    if agent.id == representative.id:
-        raise ValidationFailed("agent_is_self", field="agent")
-    if session.scalar(select(Mandate.id).where(Mandate.enterprise_id == enterprise.id, Mandate.agent_id == agent.id,
-                                               _valid(today))) is not None:
-        raise ValidationFailed("agent_has_mandate", field="agent")
-    mandate = Mandate(enterprise_id=enterprise.id, agent_id=agent.id, granted_by=representative.id,
-                      all_services=all_services, bundle_codes=[] if all_services else sorted(set(bundle_codes)),
-                      expires_on=expires_on, granted_at=utcnow(), agent=agent, enterprise=enterprise)
+    if number == representative.id_number:
+        raise ValidationFailed("agent_is_self", field="agent_id_number")
+    if session.scalar(select(Mandate.id).where(Mandate.enterprise_id == enterprise.id,
+                                               Mandate.agent_id_number == number, _valid(today))) is not None:
+        raise ValidationFailed("agent_has_mandate", field="agent_id_number")
+    account = session.scalar(select(Account).where(Account.id_number == number))
+    agent = account if (account is not None and account.role == Role.RESIDENT and account.is_active
+                        and same_name(account.name, name)) else None
+    mandate = Mandate(enterprise_id=enterprise.id, agent_id=agent.id if agent else None, agent_id_number=number,
+                      agent_name=name, granted_by=representative.id, all_services=all_services,
+                      bundle_codes=[] if all_services else sorted(set(bundle_codes)), expires_on=expires_on,
+                      granted_at=utcnow(), agent=agent, enterprise=enterprise)
     session.add(mandate)
     session.flush()
     return mandate
@@ -183,10 +224,10 @@ def may_see_case(session: Session, account: Account, application, today: dt.date
         return True
     if account.role != Role.RESIDENT:
         return False
-    mandates = session.scalars(select(Mandate).where(Mandate.agent_id == account.id,
+    mandates = session.scalars(select(Mandate).where(_held_by(account),
                                                      Mandate.enterprise_id == application.enterprise_id,
                                                      _valid(today or clock.today())))
-    return any(m.covers(application.bundle.code) for m in mandates)
+    return any(m.names(account) and m.covers(application.bundle.code) for m in mandates)
 
 
 def case_scope(session: Session, account: Account, today: dt.date | None = None):

@@ -78,31 +78,6 @@ def effective_status(licence: Licence, today: dt.date | None = None) -> LicenceS
     return licence.status
 
 
-def verification_facts(licence: Licence, public_url: str, today: dt.date | None = None) -> dict:
-    """What public verification tells about a licence, as JSON-ready data (the HTML page shows the same facts)."""
-    holder_name, holder_identifier = public_holder(licence)
-    licence_type, agency = licence.licence_type, licence.agency
-    base = public_url.rstrip("/")
-    return {
-        "number": licence.number,
-        "status": effective_status(licence, today).value,
-        "status_reason": licence.status_reason or None,
-        "type": {"code": licence_type.code, "name_zh": licence_type.name_zh,
-                 "name_zh_hant": licence_type.name_zh_hant, "name_en": licence_type.name_en},
-        "issuer": {"code": agency.code, "name_zh": agency.name_zh, "name_zh_hant": agency.name_zh_hant,
-                   "name_en": agency.name_en},
-        "holder": {"name": holder_name, "identifier": holder_identifier,
-                   "kind": "enterprise" if licence.holder_enterprise_id is not None else "person"},
-        "scope": licence.scope or "",
-        "valid_from": licence.valid_from.isoformat(),
-        "valid_until": licence.valid_until.isoformat() if licence.valid_until else None,
-        "issued_at": licence.issued_at.isoformat(),
-        "credential": licence.credential_jws,
-        "verification_url": f"{base}/verify/{licence.number}",
-        "jwks_url": f"{base}/.well-known/jwks.json",
-    }
-
-
 def status_url(public_url: str, number: str) -> str:
     """Where a verifier looks up the licence's current status (the credential's ``credentialStatus``)."""
     return f"{public_url.rstrip('/')}/verify/{number}.json"

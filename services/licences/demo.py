@@ -24,7 +24,9 @@ from services.licences.service import issue_licence
 from workflows.models import Branch, Task, WorkflowInstance
 from workflows.states import BranchState, TaskState
 
-DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# The smallest PDF a parser opens (one blank page): uploads are parsed for active content.
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 # A small counter without a signboard: the market and environment branches only, so one licence (the food business
 # permit; the environmental registration is a filing).
 RESTAURANT_ANSWERS = {"shop_name": "示例小馆", "address": "广州市越秀区示例街18号", "floor_area": 30, "seats": 12,

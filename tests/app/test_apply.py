@@ -236,7 +236,8 @@ def _grant(db, scope: list[str]):
 
     owner = db.scalar(select(Account).where(Account.email == "owner@demo.onewindow.test"))
     enterprise = db.scalar(select(Enterprise).where(Enterprise.legal_representative_id == owner.id))
-    grant_mandate(db, owner, enterprise.id, agent_identifier="440106198803151235", bundle_codes=scope,
+    grant_mandate(db, owner, enterprise.id, agent_name="张三", agent_id_number="440106198803151235",
+                  bundle_codes=scope,
                   all_services=False, expires_on=clock.today() + dt.timedelta(days=90))
     db.flush()
     return enterprise

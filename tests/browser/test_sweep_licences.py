@@ -37,6 +37,20 @@ def test_licence_lifecycle_pages_pass_axe(browser, live_server, language):
     sweep.check("share page after withdrawing")
     sweep.visit(shared_path, "withdrawn link")
 
+    # The public side of a person's licence: no holder by number, and the holder check with its three answers.
+    sweep.sign_in("resident2")
+    sweep.visit(f"/verify/{number}", "verification of a person's licence")
+    sweep.visit(f"/verify/{number}/holder", "holder check")
+    sweep.submit()
+    sweep.check("holder check with errors")
+    page.fill("#name", "张三")
+    page.fill("#identity_number", "440106198803151235")
+    sweep.submit()
+    sweep.check("holder check: match")
+    page.fill("#identity_number", "440104199206074560")
+    sweep.submit()
+    sweep.check("holder check: no match")
+
     sweep.sign_in("clerk.police")
     sweep.visit("/work/licences", "clerk licence search")
     sweep.visit(f"/work/licences?q={number}", "clerk licence search result")

@@ -55,7 +55,9 @@ BRANCH_MATTERS = {
     "env": "environmental_registration",
     "police": "residence_permit",
 }
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# The smallest PDF a parser opens (one blank page): uploads are parsed for active content.
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 DEMO_DOMAIN = "demo.onewindow.test"
 
 
