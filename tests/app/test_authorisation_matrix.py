@@ -110,6 +110,8 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "GET /supervision/dashboard.csv": (302, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "GET /supervision/dashboard": (302, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "POST /supervision/extensions/<int:request_id>": (302, 403, 403, 403, 403, 403, 403, 403, 400, 403),
+    # The joint extension (art. 42(2)) is the city's supervisor's alone: an agency's supervisor is refused.
+    "POST /supervision/joint-extensions/<int:request_id>": (302, 403, 403, 403, 403, 403, 403, 403, 403, 403),
     "POST /supervision/follow-ups/<int:item_id>": (302, 403, 403, 403, 403, 403, 403, 403, 400, 403),
     "GET /supervision/follow-ups": (302, 403, 403, 403, 403, 403, 403, 403, 200, 403),
     # Public verification: everyone; by number a person's licence says nothing of its holder (test_verification.py).
@@ -129,6 +131,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "POST /work/licences/<number>/amend": (302, 403, 403, 403, 403, 400, 403, 400, 403, 403),
     "GET /work/licences/<number>": (302, 403, 403, 403, 403, 200, 403, 200, 403, 403),
     "GET /work/licences": (302, 403, 403, 403, 403, 200, 200, 200, 403, 403),
+    "POST /work/tasks/<int:task_id>/joint-extension": (302, 403, 403, 403, 403, 302, 403, 302, 403, 403),
     "POST /work/tasks/<int:task_id>/claim": (302, 403, 403, 403, 403, 302, 403, 302, 403, 403),
     "POST /work/tasks/<int:task_id>/comments": (302, 403, 403, 403, 403, 400, 403, 400, 403, 403),
     "GET /work/tasks/<int:task_id>/materials/<int:material_id>": (302, 403, 403, 403, 403, 200, 403, 200, 403, 403),
