@@ -21,7 +21,8 @@ def verify_command(as_json):
     from services.audit.chain import verify
 
     started = time.perf_counter()
-    with current_app.extensions["onewindow_db"].transaction() as session:
+    # A read-only snapshot: on SQLite it takes no write lock, so the hub keeps working during a long check.
+    with current_app.extensions["onewindow_db"].snapshot() as session:
         verdict = verify(session)
     seconds = round(time.perf_counter() - started, 2)
     if as_json:

@@ -24,7 +24,7 @@ from services.db import Database, utcnow
 
 HEAD_ID = 1
 HUB_AGENCY = "hub"  # the hub operator (政务服务数据管理局) signs the daily roots with its licence-signing key
-HUB_NAME = "政务服务数据管理局 Government Service and Data Management Bureau"
+HUB_NAME = "OneWindow hub 政务服务数据管理局"  # the certificate's CN (at most 64 bytes)
 
 
 class AuditKind(enum.StrEnum):
@@ -209,12 +209,15 @@ def proof_for(session: Session, account_id: int, key_dir: Path) -> dict:
     for day in sorted({entry.day for entry in entries}):
         mine = [entry for entry in entries if entry.day == day]
         root = roots.get(day)
-        if root is None:
-            pending.extend({"fields": entry_fields(e), "prev_hash": e.prev_hash, "row_hash": e.row_hash}
-                           for e in mine)
+        # A row written after its day's root was signed (a server clock behind the others) waits, like today's.
+        late = [e for e in mine if root is None or e.seq > root.last_seq]
+        pending.extend({"fields": entry_fields(e), "prev_hash": e.prev_hash, "row_hash": e.row_hash} for e in late)
+        mine = [e for e in mine if e not in late]
+        if not mine:
             continue
-        rows = session.execute(select(AuditEntry.seq, AuditEntry.row_hash).where(AuditEntry.day == day)
-                               .order_by(AuditEntry.seq)).all()
+        rows = session.execute(select(AuditEntry.seq, AuditEntry.row_hash).where(
+            AuditEntry.day == day, AuditEntry.seq.between(root.first_seq, root.last_seq))
+            .order_by(AuditEntry.seq)).all()
         position = {seq: index for index, (seq, _hash) in enumerate(rows)}
         levels = proof_check.merkle_levels([row_hash for _seq, row_hash in rows])
         for entry in mine:

@@ -15,7 +15,6 @@ from services.jobs import outbox
 from services.notifications.mail import MailMessage
 from tests.conftest import hidden_fields, sign_in
 from tests.jobs import run_pending_jobs
-from tests.smtp import smtp_server  # noqa: F401 (fixture)
 
 NEW_PASSWORD = "correct horse battery staple"
 LINK = re.compile(r"http://[^\s]+/auth/password/([A-Za-z0-9_-]+)")
