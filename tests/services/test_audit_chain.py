@@ -90,6 +90,19 @@ def test_a_consistent_rewrite_is_caught_by_the_signed_root(app, db):
     assert not verdict.ok and "no longer match the root the hub signed" in verdict.first_problem
 
 
+def test_a_row_rewritten_with_its_hash_is_named_by_the_next_rows_link(db):
+    rows = _some_rows(db)
+    third = rows[2]
+    fields = {**proof_check_fields(third), "kind": "sign_out"}
+    db.execute(update(AuditEntry).where(AuditEntry.id == third.id).values(
+        kind="sign_out", row_hash=proof_check.row_hash(third.prev_hash, fields)))
+    verdict = verify(db)
+    assert verdict.problem_seq == 3 and verdict.first_problem.startswith("row #3 was altered and its hash recomputed")
+    # and a row whose link itself was changed is named as it is
+    db.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(prev_hash="f" * 64))
+    assert verify(db).first_problem == "row #2 was altered (it no longer links to row #1)"
+
+
 def proof_check_fields(entry):
     from services.audit.chain import entry_fields
 
