@@ -49,4 +49,4 @@ def sign_out_page():
     return redirect(url_for("public.home"))
 
 
-from app.auth import passwords, second_factor  # noqa: E402,F401  (their routes join this blueprint)
+from app.auth import passwords, second_factor, staff  # noqa: E402,F401  (their routes join this blueprint)

@@ -1,5 +1,5 @@
-"""The second step of signing in (a code from an authenticator app, or a recovery code), enrolment, and the
-administrator's page that removes a person's second factor. The rules live in services/identity/second_factor.py.
+"""The second step of signing in (a code from an authenticator app, or a recovery code), and enrolment
+(the administrator's staff pages are in app/auth/staff.py). The rules live in services/identity/second_factor.py.
 
 Between the password and the code the session holds only the account's id and when the password was right; the
 person is not signed in until the code is.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from wtforms import StringField
 from wtforms.validators import Regexp
 
@@ -17,11 +17,11 @@ from app import db_session
 from app.auth.routes import bp
 from app.forms import BaseForm, max_length, required
 from app.i18n import _, _l
-from app.security import current_account, home_for, login_required, safe_next, sign_in
+from app.security import current_account, home_for, safe_next, sign_in
 from app.verbs import attempt
 from services.errors import ValidationFailed
 from services.identity import second_factor
-from services.identity.models import Account, Role
+from services.identity.models import Account
 from services.identity.service import signed_in
 from services.licences.qr import qr_png_data_uri
 
@@ -38,11 +38,6 @@ class EnrolForm(BaseForm):
                        validators=[required(_l("Enter the 6-digit code your authenticator app shows.")),
                                    Regexp(r"^\d{6}$", message=_l("The code is 6 digits, like 123456.")),
                                    max_length(20)])
-
-
-class ResetForm(BaseForm):
-    reason = StringField(_l("Reason"), validators=[required(_l("Say why the second factor is removed.")),
-                                                   max_length(500)])
 
 
 def begin_sign_in(account: Account):
@@ -125,35 +120,3 @@ def enrol_second_factor():
                 sign_in(account)
             return render_template("auth/recovery_codes.html", codes=codes, next=target or home_for(account))
     return _enrol_page(account, form, 400 if form.errors else 200)
-
-
-@bp.route("/staff", endpoint="staff")
-@login_required(Role.ADMIN)
-def staff():
-    """The administrator's list of staff accounts and whether each uses a second factor."""
-    accounts = second_factor.staff_accounts(db_session(), current_account())
-    return render_template("auth/staff.html", accounts=accounts,
-                           required=current_app.config["SECOND_FACTOR_REQUIRED"])
-
-
-@bp.route("/staff/<int:account_id>/second-factor", methods=["GET", "POST"], endpoint="reset_second_factor")
-@login_required(Role.ADMIN)
-def reset_second_factor(account_id: int):
-    """Remove a person's second factor (a lost phone): they enrol again when they next sign in. Audited."""
-    db, admin = db_session(), current_account()
-    account = db.get(Account, account_id)
-    if account is None or account.role not in second_factor.STAFF_ROLES or account.totp_secret is None:
-        abort(404)
-    form = ResetForm()
-    if form.validate_on_submit():
-        try:
-            with attempt(db):
-                second_factor.reset(db, admin, account_id, reason=form.reason.data)
-        except ValidationFailed:
-            form.reason.errors.append(_("Say why the second factor is removed."))
-        else:
-            flash(_("The second factor of %(email)s was removed. They set up a new one when they next sign in.",
-                    email=account.email), "success")
-            return redirect(url_for("auth.staff"))
-    return render_template("auth/reset_second_factor.html", form=form, account=account), \
-        (400 if form.errors else 200)

@@ -35,11 +35,12 @@ def _enrol(client) -> tuple[str, list[str]]:
     wrong = _post(client, "/auth/second-factor/enrol", code="000000" if pyotp.TOTP(secret).now() != "000000"
                   else "111111")
     assert wrong.status_code == 400 and "The code is not correct" in wrong.get_data(as_text=True)
-    done = _post(client, "/auth/second-factor/enrol", code=pyotp.TOTP(secret).now())
+    used = pyotp.TOTP(secret).now()
+    done = _post(client, "/auth/second-factor/enrol", code=used)
     assert done.status_code == 200, done.get_data(as_text=True)[:300]
     codes = re.findall(r"<code>([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})</code>", done.get_data(as_text=True))
     assert len(codes) == 10
-    return secret, codes
+    return used, codes
 
 
 def _sign_out(client):
@@ -50,7 +51,7 @@ def test_staff_enrol_at_first_sign_in_then_need_a_code_each_time(client, db, req
     response = sign_in(client, CLERK)
     assert response.headers["Location"] == "/auth/second-factor/enrol"
     assert client.get("/work/").status_code == 302  # the password alone does not sign in
-    secret, codes = _enrol(client)
+    used, codes = _enrol(client)
     assert client.get("/work/").status_code == 200
     clerk = db.scalar(select(Account).where(Account.email == CLERK))
     kinds = db.scalars(select(AuditEntry.kind).where(AuditEntry.subject_id == clerk.id)
@@ -62,7 +63,7 @@ def test_staff_enrol_at_first_sign_in_then_need_a_code_each_time(client, db, req
     wrong = _post(client, "/auth/second-factor", code="12345")
     assert wrong.status_code == 400 and "The code is not correct" in wrong.get_data(as_text=True)
     # The code used to enrol was accepted once already: it does not sign in again.
-    replay = _post(client, "/auth/second-factor", code=pyotp.TOTP(secret).now())
+    replay = _post(client, "/auth/second-factor", code=used)
     assert replay.status_code == 400
     assert client.get("/work/").status_code == 302
     recovered = _post(client, "/auth/second-factor", code=codes[0])
@@ -115,3 +116,30 @@ def test_password_step_expires_and_a_stranger_cannot_reach_enrolment(client, req
     assert client.get("/auth/second-factor").status_code == 302
     assert client.get("/auth/second-factor/enrol").status_code == 302
     assert DEMO_PASSWORD
+
+
+def test_administrator_invites_a_clerk_who_sets_a_password_by_the_emailed_link(app, client, db, smtp_server):
+    from tests.jobs import run_pending_jobs
+
+    sign_in(client, "admin@demo.onewindow.test")
+    path = "/auth/staff/invite"
+    bad = _post(client, path, email="not-an-address", name="", role="owner", agency="nowhere")
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert all(f'href="#{field}"' in html for field in ("email", "name", "role", "agency"))
+    taken = _post(client, path, email="clerk.fire@demo.onewindow.test", name="Someone", role="clerk", agency="fire")
+    assert taken.status_code == 400 and "already exists" in taken.get_data(as_text=True)
+    no_agency = _post(client, path, email="new.clerk@demo.onewindow.test", name="New", role="clerk", agency="")
+    assert no_agency.status_code == 400 and "Choose the agency of a clerk" in no_agency.get_data(as_text=True)
+    done = _post(client, path, email="new.lead@demo.onewindow.test", name="New Lead", role="lead", agency="fire")
+    assert done.status_code == 302
+    run_pending_jobs(app)
+    assert smtp_server.messages[-1]["To"] == "new.lead@demo.onewindow.test"
+    link = re.search(r"/auth/password/[A-Za-z0-9_-]+", smtp_server.body()).group(0)
+    _sign_out(client)
+    assert _post(client, link, password="correct horse battery staple",
+                 confirm="correct horse battery staple").status_code == 302
+    assert sign_in(client, "new.lead@demo.onewindow.test", "correct horse battery staple").headers["Location"] \
+        == "/work/"
+    lead = db.scalar(select(Account).where(Account.email == "new.lead@demo.onewindow.test"))
+    assert lead.is_lead and lead.agency.code == "fire"
