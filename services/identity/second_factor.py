@@ -80,7 +80,8 @@ def enrol(session: Session, account: Account, *, secret: str, code: str) -> list
 def check(session: Session, account: Account, code: str) -> bool:
     """Whether ``code`` (from the app, or an unused recovery code) proves the second factor. An app code is
     accepted once; a failure is audited."""
-    account = session.get(Account, account.id, with_for_update=True, populate_existing=True)
+    # "of": the account row only (PostgreSQL refuses FOR UPDATE on the outer-joined agency).
+    account = session.get(Account, account.id, with_for_update={"of": Account}, populate_existing=True)
     if account.totp_secret is not None:
         step = _matching_step(account.totp_secret, code)
         if step is not None and (account.totp_last_step is None or step > account.totp_last_step):
