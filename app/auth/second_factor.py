@@ -19,7 +19,7 @@ from app.forms import BaseForm, max_length, required
 from app.i18n import _, _l
 from app.security import current_account, home_for, safe_next, sign_in
 from app.verbs import attempt
-from services.errors import ValidationFailed
+from services.errors import PermissionDenied, ValidationFailed
 from services.identity import second_factor
 from services.identity.models import Account
 from services.identity.service import signed_in
@@ -76,7 +76,13 @@ def second_factor_page():
         return redirect(url_for("auth.enrol_second_factor"))
     form = CodeForm()
     if form.validate_on_submit():
-        if second_factor.check(db_session(), account, form.code.data):
+        try:
+            right = second_factor.check(db_session(), account, form.code.data)
+        except PermissionDenied:
+            session.clear()
+            flash(_("Too many wrong codes. Wait 15 minutes, then sign in again."), "error")
+            return redirect(url_for("auth.sign_in"))
+        if right:
             return complete_sign_in(account, session.get("pending_next"), with_code=True)
         form.code.errors.append(_("The code is not correct or has already been used. Try the newest code."))
         g.commit_on_error = True  # keep the failed attempt's audit row

@@ -8,20 +8,24 @@ phone); that is audited, and the person enrols again at their next sign-in.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
 import pyotp
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from services.audit.chain import AuditKind, record
+from services.audit.models import AuditEntry
 from services.db import utcnow
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.identity.models import Account, RecoveryCode, Role
 
 STAFF_ROLES = frozenset({Role.CLERK, Role.SUPERVISOR, Role.ADMIN})
 RECOVERY_CODES = 10
+MAX_FAILURES = 5
+LOCK_WINDOW = dt.timedelta(minutes=15)
 ISSUER = "OneWindow"
 
 
@@ -77,11 +81,22 @@ def enrol(session: Session, account: Account, *, secret: str, code: str) -> list
     return codes
 
 
+def recent_failures(session: Session, account: Account) -> int:
+    """Wrong codes for ``account`` in the last LOCK_WINDOW, counted from the audit trail (on the server, so a copy of
+    an older cookie cannot reset the count)."""
+    return session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.subject_id == account.id, AuditEntry.kind == AuditKind.SECOND_FACTOR_FAILED.value,
+        AuditEntry.at > utcnow() - LOCK_WINDOW))
+
+
 def check(session: Session, account: Account, code: str) -> bool:
     """Whether ``code`` (from the app, or an unused recovery code) proves the second factor. An app code is
-    accepted once; a failure is audited."""
+    accepted once; a failure is audited. After MAX_FAILURES wrong codes in LOCK_WINDOW no code is checked until the
+    window has passed (a six-digit code must not be guessable by trying): raises PermissionDenied("codes_locked")."""
     # "of": the account row only (PostgreSQL refuses FOR UPDATE on the outer-joined agency).
     account = session.get(Account, account.id, with_for_update={"of": Account}, populate_existing=True)
+    if recent_failures(session, account) >= MAX_FAILURES:
+        raise PermissionDenied("codes_locked")
     if account.totp_secret is not None:
         step = _matching_step(account.totp_secret, code)
         if step is not None and (account.totp_last_step is None or step > account.totp_last_step):

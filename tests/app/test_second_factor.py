@@ -143,3 +143,24 @@ def test_administrator_invites_a_clerk_who_sets_a_password_by_the_emailed_link(a
         == "/work/"
     lead = db.scalar(select(Account).where(Account.email == "new.lead@demo.onewindow.test"))
     assert lead.is_lead and lead.agency.code == "fire"
+
+
+def test_five_wrong_codes_lock_the_code_step_for_fifteen_minutes(client, db, required):
+    sign_in(client, CLERK)
+    used, codes = _enrol(client)
+    _sign_out(client)
+    sign_in(client, CLERK)
+    for _ in range(5):
+        assert _post(client, "/auth/second-factor", code="000001").status_code == 400
+    # Even a right recovery code is not checked now; the password step must be done again after the wait.
+    locked = _post(client, "/auth/second-factor", code=codes[1])
+    assert locked.status_code == 302 and locked.headers["Location"] == "/auth/sign-in"
+    assert "Too many wrong codes" in client.get("/auth/sign-in?lang=en").get_data(as_text=True)
+    assert client.get("/work/").status_code == 302
+    from services.audit.models import AuditEntry as Entry
+
+    for entry in db.scalars(select(Entry).where(Entry.kind == "second_factor_failed")):
+        entry.at = entry.at.replace(year=entry.at.year - 1)  # the window has passed
+    db.flush()
+    sign_in(client, CLERK)
+    assert _post(client, "/auth/second-factor", code=codes[1]).headers["Location"] == "/work/"
