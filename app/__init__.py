@@ -150,7 +150,8 @@ def _finish_request(response):
     if not database.session.registry.has():
         return response
     session = database.session()
-    if response.status_code >= 400 or g.get("rollback"):
+    # A refused form changes nothing, except what a view marks to keep (a failed sign-in's audit row).
+    if (response.status_code >= 400 and not g.get("commit_on_error")) or g.get("rollback"):
         session.rollback()
         return response
     session.commit()

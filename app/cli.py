@@ -15,11 +15,13 @@ def _database():
 
 
 def register_commands(app) -> None:
+    from app.cli_audit import audit_group
     from app.cli_licences import register_licence_commands
     from app.cli_services import services_group
 
     register_licence_commands(app)
     app.cli.add_command(services_group)
+    app.cli.add_command(audit_group)
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

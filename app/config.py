@@ -46,6 +46,17 @@ class BaseConfig:
         self.TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
         # How often each process looks for a holiday notice loaded on another host (services/calendar_notices.py).
         self.CALENDAR_REFRESH_SECONDS = os.environ.get("ONEWINDOW_CALENDAR_REFRESH_SECONDS", "5")
+        # E-mail (services/notifications/mail.py): without MAIL_SERVER, messages are written to instance/mail/.
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+        self.MAIL_PORT = int(os.environ.get("MAIL_PORT", "25") or 25)
+        self.MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+        self.MAIL_FROM = os.environ.get("MAIL_FROM", "OneWindow <no-reply@onewindow.invalid>")
+        # Staff (clerks, leads, supervisors, administrators) must use a second factor: on in production unless
+        # ONEWINDOW_SECOND_FACTOR=0, off elsewhere unless =1 (the demo accounts sign in with a password alone).
+        flag = os.environ.get("ONEWINDOW_SECOND_FACTOR")
+        self.SECOND_FACTOR_REQUIRED = (flag == "1") if flag in ("0", "1") else self.ENV_NAME == "production"
         for key, value in overrides.items():
             setattr(self, key, value)
         self.DATABASE_URL_GIVEN = bool(self.DATABASE_URL)

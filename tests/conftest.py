@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from accessibility.checks import check_html
 from services.jobs.local import local_worker
+from tests.smtp import smtp_server  # noqa: F401  (a fixture: a real SMTP server on 127.0.0.1)
 
 DEMO_PASSWORD = "OneWindow-demo-2026"
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from wtforms import EmailField, PasswordField
 from wtforms.validators import Regexp
 
 from app import db_session
 from app.forms import BaseForm, max_length, required
 from app.i18n import _, _l
-from app.security import current_account, home_for, safe_next, sign_in, sign_out
-from services.identity.service import authenticate
+from app.security import current_account, sign_out
+from services.identity.service import authenticate, signed_out
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -31,15 +31,22 @@ def sign_in_page():
     if form.validate_on_submit():
         account = authenticate(db_session(), form.email.data, form.password.data)
         if account is not None:
-            sign_in(account)
-            return redirect(safe_next(request.args.get("next")) or home_for(account))
+            from app.auth.second_factor import begin_sign_in
+
+            return begin_sign_in(account)  # signed in, or on to the second factor
+        g.commit_on_error = True  # the failed sign-in's audit row stays
         form.email.errors.append(_("The email address or password is not correct. Check them and try again."))
     return render_template("auth/sign_in.html", form=form), (400 if form.errors else 200)
 
 
 @bp.route("/sign-out", methods=["POST"], endpoint="sign_out")
 def sign_out_page():
-    if current_account() is not None:
+    account = current_account()
+    if account is not None:
+        signed_out(db_session(), account)
         sign_out()
         flash(_("You have signed out."), "success")
     return redirect(url_for("public.home"))
+
+
+from app.auth import passwords, second_factor, staff  # noqa: E402,F401  (their routes join this blueprint)

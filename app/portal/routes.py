@@ -177,3 +177,22 @@ def send_material(found: Material, inline: bool = False):
     if inline:
         response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; object-src 'self'; sandbox"
     return response
+
+
+@bp.route("/audit-proof.json")
+@login_required()
+def audit_proof():
+    """Everything the audit trail holds about the signed-in person, each row with its path to the hub's signed daily
+    root; checked offline with the script of /audit/proof_check.py (see the README)."""
+    import json
+
+    from flask import current_app
+
+    from services.audit.chain import proof_for
+
+    proof = proof_for(db_session(), current_account().id, Path(current_app.config["KEY_DIR"]))
+    response = current_app.response_class(json.dumps(proof, ensure_ascii=False, indent=1),
+                                          mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="onewindow-audit-proof.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

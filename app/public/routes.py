@@ -205,3 +205,5 @@ def issuer(code: str):
     })
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+from app.public import audit  # noqa: E402,F401  (its routes join this blueprint)

@@ -26,6 +26,11 @@ class AccessRecord(Base):
 
 
 def record_access(session: Session, clerk: Account, application: Application, purpose: str) -> AccessRecord:
+    """Note that ``clerk`` opened ``application`` (for the applicant's "who accessed my data" and the audit trail)."""
+    from services.audit.chain import AuditKind, record
+
+    record(session, AuditKind.CASE_OPENED, actor_id=clerk.id, subject_id=application.applicant_id,
+           application_id=application.id, purpose=purpose, agency=clerk.agency.code if clerk.agency else None)
     record = AccessRecord(application_id=application.id, account_id=clerk.id,
                           agency_code=clerk.agency.code if clerk.agency else "", role=clerk.role.value,
                           purpose=purpose, at=utcnow())

@@ -91,8 +91,18 @@ def decide_extension(session: Session, supervisor: Account, request_id: int, *, 
         raise NotFound("request")
     if request.agency_code != supervisor.agency.code:
         raise PermissionDenied("other_agency")
-    return engine().decide_extension(session, request.id, actor_id=supervisor.id, approve=approve,
-                                     command_id=command_id, today=today or clock.today(), comment=comment)
+    was_open = request.state == RequestState.OPEN
+    decided = engine().decide_extension(session, request.id, actor_id=supervisor.id, approve=approve,
+                                        command_id=command_id, today=today or clock.today(), comment=comment)
+    if was_open and decided.state != RequestState.OPEN:  # not for a repeated command
+        from services.audit.chain import AuditKind, record
+
+        application = session.scalar(select(Application).where(
+            Application.workflow_instance_id == request.instance_id))
+        record(session, AuditKind.DECISION, actor_id=supervisor.id,
+               subject_id=application.applicant_id if application else None,
+               application_id=application.id if application else None, extension="granted" if approve else "refused")
+    return decided
 
 
 def open_supplements(session: Session, application: Application) -> list[Request]:

@@ -400,6 +400,13 @@ def clerk_may_see_material(session: Session, clerk: Account, material: Material)
 def decide_task(session: Session, clerk: Account, task_id: int, *, outcome: str, opinion: str, command_id: str,
                 today: dt.date | None = None) -> Task:
     """Accept, approve or reject a task of the clerk's agency (idempotent by ``command_id``)."""
-    task, _application = task_to_act_on(session, clerk, task_id)
-    return engine().complete_task(session, task.id, actor_id=clerk.id, outcome=outcome, opinion=opinion,
+    from services.audit.chain import AuditKind, record
+
+    task, application = task_to_act_on(session, clerk, task_id)
+    was_open = task.completed_at is None
+    done = engine().complete_task(session, task.id, actor_id=clerk.id, outcome=outcome, opinion=opinion,
                                   command_id=command_id, today=today or clock.today())
+    if was_open and done.completed_at is not None:  # not for a repeated command
+        record(session, AuditKind.DECISION, actor_id=clerk.id, subject_id=application.applicant_id,
+               application_id=application.id, task=task.node_id, outcome=outcome)
+    return done

@@ -44,6 +44,16 @@ def sweep_licences(today: str | None = None) -> dict:
     return {"expired": expired, "reminded": reminded}
 
 
+def publish_audit_roots() -> int:
+    """Sign the audit trail's root for every finished day that has none yet (services.audit.chain)."""
+    from pathlib import Path
+
+    from services.audit.chain import publish_roots_job
+
+    rt = runtime.current()
+    return publish_roots_job(rt.db, Path(rt.settings["KEY_DIR"]))
+
+
 # (function, queue, interval in seconds)
 PERIODIC = [
     (sweep_timers, queues.DEFAULT, 300),
@@ -51,4 +61,6 @@ PERIODIC = [
     # Licence dates are whole days: hourly is soon enough after midnight, and a sweep with nothing due is one
     # indexed query (ix_licences_status_valid_until).
     (sweep_licences, queues.DEFAULT, 3600),
+    # A day's root is signed within the hour after midnight in China.
+    (publish_audit_roots, queues.DEFAULT, 3600),
 ]

@@ -3,5 +3,6 @@ a job of services/jobs/registry.py or a periodic job (tests/services/test_jobs_r
 
 DEFAULT = "default"
 LICENCES = "licences"
+MAIL = "mail"
 
-ALL_QUEUES = (LICENCES, DEFAULT)
+ALL_QUEUES = (LICENCES, MAIL, DEFAULT)

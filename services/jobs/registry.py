@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from services.jobs import queues
 from services.licences import jobs as licence_jobs
+from services.notifications import mail
 
 
 @dataclass(frozen=True)
@@ -27,5 +28,6 @@ class Job:
 JOBS = [
     Job("issue_licence", queues.LICENCES, licence_jobs.issue_licence_job, before=licence_jobs.prepare_issue),
     Job("amend_licence", queues.LICENCES, licence_jobs.amend_licence_job),
+    Job("send_mail", queues.MAIL, mail.send_mail_job),
 ]
 BY_NAME = {job.name: job for job in JOBS}

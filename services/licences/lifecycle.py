@@ -16,6 +16,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services import clock
+from services.audit.chain import AuditKind, record
 from services.db import utcnow
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from services.identity.identifiers import InvalidIdentifier, normalise_identifier, validate_licence_number
@@ -169,6 +170,8 @@ def change_status(session: Session, clerk: Account, licence_id: int, action: Lic
     licence.status_reason = None if target == LicenceStatus.VALID else reason
     session.add(LicenceEvent(licence_id=licence.id, action=action, from_status=current, to_status=target,
                              reason=reason, actor_id=clerk.id, command_id=command_id, details={}, at=utcnow()))
+    record(session, AuditKind.LICENCE_STATUS, actor_id=clerk.id, subject_id=holder_account_id(session, licence),
+           licence_id=licence.id, action=str(action), status=str(target))
     _notify_holder(session, licence, NOTICE_OF[action], reason=reason)
     session.flush()
     return licence
@@ -186,6 +189,8 @@ def supersede(session: Session, old: Licence, new: Licence, *, why: str) -> None
     session.add(LicenceEvent(licence_id=old.id, action=LicenceAction.SUPERSEDE, from_status=previous,
                              to_status=LicenceStatus.SUPERSEDED, reason=why, details={"by": new.number},
                              at=utcnow()))
+    record(session, AuditKind.LICENCE_STATUS, subject_id=holder_account_id(session, old), licence_id=old.id,
+           action=str(LicenceAction.SUPERSEDE), status=str(LicenceStatus.SUPERSEDED), by=new.number)
     _notify_holder(session, old, NotificationKind.LICENCE_SUPERSEDED, new_number=new.number, why=why)
     session.flush()
 
@@ -290,6 +295,8 @@ def expire_due_licences(session: Session, today: dt.date | None = None, batch: i
              "at": now} for licence_id, _number, last_day in changed])
         holders = _holders_of(session, [row[0] for row in changed])
         for licence_id, number, last_day in changed:
+            record(session, AuditKind.LICENCE_STATUS, subject_id=holders.get(licence_id), licence_id=licence_id,
+                   action=str(LicenceAction.EXPIRE), status=str(LicenceStatus.EXPIRED))
             if licence_id in holders:
                 notifications.notify(session, holders[licence_id], NotificationKind.LICENCE_EXPIRED, number=number,
                                      valid_until=last_day.isoformat())

@@ -113,6 +113,13 @@ def test_extension_needs_a_supervisor_of_the_same_agency(client, db, sign_in_as,
     assert granted.status_code == 302
     branch = branch_of(db, task_id)
     assert branch.extended and branch.due_on > due_before
+    # The supervisor's decision is in the audit trail (the refusal without a reason wrote nothing).
+    from services.audit.models import AuditEntry
+
+    urban = db.scalar(select(Account).where(Account.email == "supervisor.urban@demo.onewindow.test"))
+    decisions = db.scalars(select(AuditEntry).where(AuditEntry.kind == "decision",
+                                                    AuditEntry.actor_id == urban.id)).all()
+    assert [entry.detail for entry in decisions] == [{"extension": "granted"}]
 
 
 def test_a_blank_pause_length_is_ignored_when_approving(client, db, sign_in_as, accepted_case):
@@ -122,6 +129,15 @@ def test_a_blank_pause_length_is_ignored_when_approving(client, db, sign_in_as, 
     response = post_decision(client, task_id, outcome="approve", opinion="", items="", expected_days="")
     assert response.status_code == 302
     assert branch_of(db, task_id).state == BranchState.APPROVED
+    # Opening the case and deciding it are both in the audit trail, about the applicant.
+    from services.applications.models import Application
+    from services.audit.models import AuditEntry
+
+    application = db.scalar(select(Application).where(Application.reference == accepted_case))
+    kinds = db.scalars(select(AuditEntry.kind).where(AuditEntry.application_id == application.id,
+                                                     AuditEntry.subject_id == application.applicant_id)
+                       .order_by(AuditEntry.seq)).all()
+    assert "case_opened" in kinds and kinds[-1] == "decision"
 
 
 def test_applicant_withdraws_before_a_decision(client, db, sign_in_as, accepted_case):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import delete, func, inspect, select, text
+from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,7 @@ from services import clock
 from services.applications.models import Application, Counter, Material
 from services.applications.service import ApplicationHooks
 from services.applications.tallies import recount
+from services.audit.models import AuditEntry, AuditHead
 from services.catalogue.models import Matter
 from services.db import Base
 from services.errors import InvalidTransition
@@ -76,6 +77,7 @@ class Ledger:
             self.counters = dict(session.execute(select(Counter.name, Counter.value)).all())
             self.outbox_floor = session.scalar(select(func.coalesce(func.max(OutboxJob.id), 0)))
             self.notification_floor = session.scalar(select(func.coalesce(func.max(Notification.id), 0)))
+            self.audit_head = session.execute(select(AuditHead.seq, AuditHead.hash)).one()
         self.row_counts = self._row_counts()
 
     def _row_counts(self) -> dict[str, int]:
@@ -115,6 +117,11 @@ class Ledger:
             session.execute(delete(Material).where(Material.application_id.in_(applications)))
             session.execute(delete(Application).where(Application.id.in_(applications)))
             session.execute(delete(WorkflowInstance).where(WorkflowInstance.id.in_(instances)))
+            # The audit trail is append-only for the app; a test that committed rows cuts the chain back to where it
+            # began (only the test's own appends come after that point, since tests run one at a time).
+            seq, head_hash = self.audit_head
+            session.execute(delete(AuditEntry).where(AuditEntry.seq > seq))
+            session.execute(update(AuditHead).values(seq=seq, hash=head_hash))
             recount(session)  # the queue and branch tallies that the triggers appended to, likewise
             for counter in session.scalars(select(Counter)):
                 if counter.name not in self.counters:
