@@ -141,6 +141,26 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "POST /work/tasks/<int:task_id>/resume": (302, 403, 403, 403, 403, 302, 403, 302, 403, 403),
     "GET /work/tasks/<int:task_id>": (302, 403, 403, 403, 403, 200, 403, 200, 403, 403),
     "POST /work/tasks/<int:task_id>": (302, 403, 403, 403, 403, 400, 403, 400, 403, 403),
+    # Passwords, the staff second factor and the audit trail (README: Passwords, second factor and the audit trail).
+    "GET /audit/hub-certificate.pem": (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /audit/proof_check.py": (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /audit/roots": (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /auth/forgot-password": (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "POST /auth/forgot-password": (400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
+    "GET /auth/password/<token>": (404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "POST /auth/password/<token>": (404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "GET /auth/password/change": (302, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "POST /auth/password/change": (302, 400, 400, 400, 400, 400, 400, 400, 400, 400),
+    "GET /auth/second-factor/enrol": (302, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "POST /auth/second-factor/enrol": (302, 400, 400, 400, 400, 400, 400, 400, 400, 400),
+    "GET /auth/second-factor": (302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    "POST /auth/second-factor": (302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    "GET /auth/staff/<int:account_id>/second-factor": (302, 403, 403, 403, 403, 403, 403, 403, 403, 404),
+    "POST /auth/staff/<int:account_id>/second-factor": (302, 403, 403, 403, 403, 403, 403, 403, 403, 404),
+    "GET /auth/staff/invite": (302, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "POST /auth/staff/invite": (302, 403, 403, 403, 403, 403, 403, 403, 403, 400),
+    "GET /auth/staff": (302, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "GET /me/audit-proof.json": (302, 200, 200, 200, 200, 200, 200, 200, 200, 200),
 }
 
 
@@ -185,7 +205,8 @@ def _world(app, db) -> dict:
             "item_code": item.code, "slug": "name-and-address", "enterprise_id": enterprise.id,
             "mandate_id": mandate.id, "number": permit.number, "link_id": link.id, "token": token,
             "bundle_code": "open_restaurant", "code": "open_restaurant", "task_id": task.id,
-            "approved_task_id": approved_task.id, "item_id": follow_up.id}
+            "approved_task_id": approved_task.id, "item_id": follow_up.id,
+            "account_id": account(db, "clerk.market").id}
 
 
 PARAMS = {  # how each URL variable is filled from the world; a few routes take other values
