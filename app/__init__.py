@@ -40,6 +40,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=config.INSTANCE_DIR, instance_relative_config=False)
     app.config.from_object(config)
     app.config.update(config.as_dict())
+    from app.sessions import ServerSessionInterface
+
+    app.session_interface = ServerSessionInterface()  # the cookie holds a random token; the session is a row
     if config.TRUSTED_PROXIES:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -33,6 +33,10 @@ def init_security(app) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # Pages for a signed-in person carry their data, and a download is someone's document: neither may stay in a
+        # shared computer's cache or a proxy after the person has gone.
+        if g.get("account") is not None or "Content-Disposition" in response.headers:
+            response.headers["Cache-Control"] = "no-store"
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
@@ -53,13 +57,19 @@ def safe_next(target: str | None) -> str | None:
 
 
 def sign_in(account: Account) -> None:
-    session.clear()  # a new session id on sign-in: no session fixation
+    session.clear()
+    session.regenerate()  # a new session token on sign-in: no session fixation
     session["account_id"] = account.id
-    session.permanent = True
+    g.account = account
 
 
 def sign_out() -> None:
+    """End this session on the server: its token, and any copy of the cookie, opens nothing any more."""
     session.clear()
+    # The old token's row is deleted when the response is saved (app/sessions.py); a message shown after sign-out
+    # lives in a new visitor's session under a new token.
+    session.regenerate()
+    g.account = None
 
 
 def current_account() -> Account | None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
 from wtforms import EmailField, PasswordField
 from wtforms.validators import Regexp
 
 from app import db_session
-from app.forms import BaseForm, max_length, required
+from app.forms import BaseForm, CommandForm, max_length, required
 from app.i18n import _, _l
-from app.security import current_account, home_for, safe_next, sign_in, sign_out
+from app.security import current_account, home_for, login_required, safe_next, sign_in, sign_out
 from services.identity.service import authenticate
+from services.identity.sessions import active_sessions, end_all_sessions, token_id
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -43,3 +45,31 @@ def sign_out_page():
         sign_out()
         flash(_("You have signed out."), "success")
     return redirect(url_for("public.home"))
+
+
+class EndAllSessionsForm(CommandForm):
+    pass
+
+
+@bp.route("/sessions", endpoint="sessions")
+@login_required()
+def sessions_page():
+    """Where the account is signed in (this browser and any other), with one button that ends every session."""
+    rows = active_sessions(db_session(), current_account())
+    this_one = token_id(session.token) if getattr(session, "token", None) else None
+    return render_template("auth/sessions.html", rows=rows, this_one=this_one, form=EndAllSessionsForm(),
+                           when=lambda at: format_datetime(at, "yyyy-MM-dd HH:mm"))
+
+
+@bp.route("/sessions/end-all", methods=["POST"], endpoint="end_all_sessions")
+@login_required()
+def end_all_sessions_page():
+    form = EndAllSessionsForm()
+    if not form.validate_on_submit():
+        flash(_("This form has expired. Reload the page and try again."), "error")
+        return redirect(url_for("auth.sessions"))
+    end_all_sessions(db_session(), current_account())
+    sign_out()  # this browser's token was among those ended; the message below lives under a new one
+    flash(_("Every session of your account has ended, on this device and any other. Sign in again to go on."),
+          "success")
+    return redirect(url_for("auth.sign_in"))

@@ -44,6 +44,14 @@ def sweep_licences(today: str | None = None) -> dict:
     return {"expired": expired, "reminded": reminded}
 
 
+def sweep_sessions() -> int:
+    """Delete sessions past their idle or absolute end (they open nothing already; this keeps the table small)."""
+    from services.identity.sessions import sweep_expired
+
+    with runtime.current().db.transaction() as session:
+        return sweep_expired(session)
+
+
 # (function, queue, interval in seconds)
 PERIODIC = [
     (sweep_timers, queues.DEFAULT, 300),
@@ -51,4 +59,5 @@ PERIODIC = [
     # Licence dates are whole days: hourly is soon enough after midnight, and a sweep with nothing due is one
     # indexed query (ix_licences_status_valid_until).
     (sweep_licences, queues.DEFAULT, 3600),
+    (sweep_sessions, queues.DEFAULT, 900),
 ]
