@@ -73,6 +73,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     for module in (public, auth, catalogue, portal, clerk, supervision):
         app.register_blueprint(module.bp)
 
+    from app.ratelimit import init_rate_limits
+
+    init_rate_limits(app)  # after the blueprints: it puts the limits views asked for on this app's view functions
     from app.errors import register_error_handlers
 
     register_error_handlers(app)

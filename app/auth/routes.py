@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
 from wtforms import EmailField, PasswordField
 from wtforms.validators import Regexp
 
 from app import db_session
+from app.auth import throttle
 from app.forms import BaseForm, CommandForm, max_length, required
 from app.i18n import _, _l
+from app.ratelimit import sign_in_rate_limited
 from app.security import current_account, home_for, login_required, safe_next, sign_in, sign_out
+from services.db import utcnow
 from services.identity.service import authenticate
 from services.identity.sessions import active_sessions, end_all_sessions, token_id
 
@@ -28,13 +33,25 @@ class SignInForm(BaseForm):
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
+@sign_in_rate_limited
 def sign_in_page():
     form = SignInForm()
     if form.validate_on_submit():
-        account = authenticate(db_session(), form.email.data, form.password.data)
+        email, address = form.email.data, request.remote_addr
+        until = throttle.locked_until(email, address)
+        if until is not None:
+            # No password is checked while locked; an unknown e-mail address gets exactly this answer too.
+            form.email.errors.append(_("Too many failed sign-ins. For your safety, sign-in is paused: try again "
+                                       "after %(time)s.", time=format_datetime(until, "HH:mm:ss")))
+            retry_after = max(1, math.ceil((until - utcnow()).total_seconds()))
+            return (render_template("auth/sign_in.html", form=form), 429,
+                    {"Retry-After": str(retry_after)})
+        account = authenticate(db_session(), email, form.password.data)
         if account is not None:
+            throttle.record_success(email)
             sign_in(account)
             return redirect(safe_next(request.args.get("next")) or home_for(account))
+        throttle.record_failure(email, address)
         form.email.errors.append(_("The email address or password is not correct. Check them and try again."))
     return render_template("auth/sign_in.html", form=form), (400 if form.errors else 200)
 
