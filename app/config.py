@@ -61,6 +61,8 @@ class BaseConfig:
         self.TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
         # How often each process looks for a holiday notice loaded on another host (services/calendar_notices.py).
         self.CALENDAR_REFRESH_SECONDS = os.environ.get("ONEWINDOW_CALENDAR_REFRESH_SECONDS", "5")
+        # Sign-in posts a minute per client address (flask-limiter syntax); failed sign-ins are throttled besides.
+        self.SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "30/minute")
         for key, value in overrides.items():
             setattr(self, key, value)
         self.DATABASE_URL_GIVEN = bool(self.DATABASE_URL)

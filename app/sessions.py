@@ -86,10 +86,14 @@ class ServerSessionInterface(SessionInterface):
             if not writing:
                 store.touch(db, session.token, role)
                 return
-            if session.token is None:
+            existing = session.token is not None
+            if not existing:
                 session.token = store.new_token()
-            row = store.store(db, session.token, dict(session), role=role,
+            row = store.store(db, session.token, dict(session), role=role, existing=existing,
                               user_agent=request.headers.get("User-Agent", ""), created_at=session.created_at)
+            if row is None:  # ended while this request ran: it stays ended
+                response.delete_cookie(name, domain=domain, path=path)
+                return
             created_at = row.created_at
         # A browser-session cookie that also lapses at the absolute end; the server decides the real end.
         response.set_cookie(name, session.token, expires=created_at + store.ABSOLUTE_LIFETIME,

@@ -78,10 +78,16 @@ def live_session(session: Session, token: str | None, now: dt.datetime | None = 
 
 
 def store(session: Session, token: str, data: dict, *, role: Role | None, user_agent: str | None,
-          created_at: dt.datetime | None = None) -> WebSession:
-    """Write the session for ``token`` (new or changed), marking it used now."""
+          created_at: dt.datetime | None = None, existing: bool = False) -> WebSession | None:
+    """Write the session for ``token`` (new or changed), marking it used now.
+
+    With ``existing``, only a row that is still there is written (None otherwise): a request that began before
+    the session was ended (signed out in another tab, "sign out everywhere") must not bring it back.
+    """
     now = utcnow()
     row = session.get(WebSession, token_id(token))
+    if row is None and existing:
+        return None
     if row is None:
         row = WebSession(id=token_id(token), created_at=created_at or now, user_agent=(user_agent or "")[:200])
         session.add(row)

@@ -150,3 +150,20 @@ def test_the_sweep_deletes_sessions_past_their_end(client, db):
 def test_static_files_neither_read_nor_write_a_session(client, db):
     response = client.get("/static/css/site.css")
     assert response.status_code == 200 and _token(client) is None
+
+
+def test_a_request_that_began_before_sign_out_does_not_bring_the_session_back(app, client, db):
+    from flask import request
+
+    sign_in(client, "resident@demo.onewindow.test")
+    token = _token(client)
+    with app.test_request_context("/", headers={"Cookie": f"{COOKIE}={token}"}):
+        opened = app.session_interface.open_session(app, request)
+        assert opened["account_id"]
+        # Meanwhile, in another tab, the person signs out everywhere.
+        client.post("/auth/sessions/end-all", data=hidden_fields(client.get("/auth/sessions").get_data(as_text=True)))
+        opened["_flashes"] = [("success", "late")]  # the slow request changes the session, then saves it
+        response = app.response_class()
+        app.session_interface.save_session(app, opened, response)
+    assert db.get(WebSession, token_id(token)) is None
+    assert not _signed_in(_with_cookie(app, token))
