@@ -108,6 +108,14 @@ class Client:
         return unescape(match.group(1) or match.group(2))
 
 
+def _answer(status: int, html: str) -> str:
+    if status == 429:
+        return "429 locked (no password checked)" if "sign-in is paused" in html else "429 rate limit (flask-limiter)"
+    if status == 400:
+        return "400 wrong password" if "not correct" in html else "400 other"
+    return str(status)
+
+
 def attack(port: int, emails: list[str], threads: int) -> dict:
     """Post one wrong password per e-mail in ``emails`` (shared out over ``threads``), timing a plain page meanwhile."""
     statuses: Counter = Counter()
@@ -126,10 +134,10 @@ def attack(port: int, emails: list[str], threads: int) -> dict:
         client = Client(port)
         token = client.csrf_token()
         for email in share:
-            status, _html = client.request("POST", "/auth/sign-in", urlencode(
+            status, html = client.request("POST", "/auth/sign-in?lang=en", urlencode(
                 {"csrf_token": token, "email": email, "password": "not-the-password-1"}))
             with lock:
-                statuses[status] += 1
+                statuses[_answer(status, html)] += 1
 
     reading = threading.Thread(target=reader)
     reading.start()
@@ -191,6 +199,11 @@ def main() -> None:
         real = [VICTIM, "resident2@demo.onewindow.test", "owner@demo.onewindow.test", "agent@demo.onewindow.test"]
         run("spread_over_accounts", [real[n] if n < len(real) else f"guess{n}@demo.onewindow.test"
                                      for n in range(args.attempts)])
+        # The account and address locks alone (flask-limiter's per-address guard opened up): what they bound.
+        app.config["SIGN_IN_RATE_LIMIT"] = "1000000/minute"
+        run("one_account_locks_only", [VICTIM] * args.attempts)
+        run("spread_over_accounts_locks_only", [real[n] if n < len(real) else f"guess{n}@demo.onewindow.test"
+                                                for n in range(args.attempts)])
         if args.unthrottled:
             app.config.update(SIGN_IN_THROTTLE=False, SIGN_IN_RATE_LIMIT="1000000/minute")
             run("one_account_unthrottled", [VICTIM] * args.unthrottled)
