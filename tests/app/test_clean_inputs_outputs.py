@@ -5,12 +5,13 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from services.applications.models import Material
+from services.applications.models import Application, Material
 from services.filenames import clean_filename, content_disposition
 from tests.app.test_materials import draft_with_questions_done, files_of
-from tests.apply_helpers import PDF, upload
+from tests.app.test_slice import open_task_id
+from tests.apply_helpers import PDF, apply_residence_permit, reference_of, upload
 from tests.conftest import DEMO_PASSWORD, hidden_fields
 from tests.services.test_credentials import issue_demo_licence
 
@@ -93,6 +94,27 @@ def test_signed_in_pages_and_downloads_are_never_stored_in_a_cache(app, client, 
     for path in ("/", "/me/", "/catalogue/"):
         assert client.get(path).headers["Cache-Control"] == "no-store", path
     number = issue_demo_licence(app, db, "resident").number
+    share = f"/me/licences/{number}/share"
+    shown_once = client.post(share, data=hidden_fields(client.get(share).get_data(as_text=True)) | {"days": "7"})
+    assert shown_once.status_code == 200 and "/shared/" in shown_once.get_data(as_text=True)
+    assert shown_once.headers["Cache-Control"] == "no-store"  # the page that shows the link once
     pdf = client.get(f"/me/licences/{number}.pdf")
     assert pdf.status_code == 200 and pdf.headers["Cache-Control"] == "no-store"
     assert pdf.headers["Content-Disposition"] == f"attachment; filename=\"{number}.pdf\"; filename*=UTF-8''{number}.pdf"
+
+
+def test_case_pages_and_the_clerks_file_view_are_never_stored_in_a_cache(client, db, sign_in_as):
+    sign_in_as("resident2")
+    response, _resend = apply_residence_permit(client)
+    reference = reference_of(response)
+    case = client.get(f"/me/cases/{reference}")
+    assert case.status_code == 200 and case.headers["Cache-Control"] == "no-store"
+    material = db.scalar(select(Application).where(Application.reference == reference)).materials[0]
+    download = client.get(f"/me/cases/{reference}/materials/{material.id}")
+    assert download.headers["Cache-Control"] == "no-store"
+    assert download.headers["Content-Disposition"].startswith("attachment; filename=")
+    sign_in_as("clerk.hub")  # the lead window receives every case first
+    task_id = open_task_id(client, reference)
+    inline = client.get(f"/work/tasks/{task_id}/materials/{material.id}?view=1")
+    assert inline.status_code == 200 and inline.headers["Cache-Control"] == "no-store"
+    assert inline.headers["Content-Disposition"].startswith("inline; filename=")
