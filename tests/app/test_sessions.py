@@ -167,3 +167,21 @@ def test_a_request_that_began_before_sign_out_does_not_bring_the_session_back(ap
         app.session_interface.save_session(app, opened, response)
     assert db.get(WebSession, token_id(token)) is None
     assert not _signed_in(_with_cookie(app, token))
+
+
+def test_a_forged_signed_cookie_opens_nothing_whatever_key_signed_it(app, db):
+    """Weakness 1's attack: a Flask session cookie carrying an administrator's account id, signed with the key this
+    project once published (or even with the app's real key). The cookie is now only a token to look up."""
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    admin = db.scalar(select(Account.id).where(Account.email == "admin@demo.onewindow.test"))
+    for key in ("dev-only-not-secret", app.config["SECRET_KEY"]):
+        signer = Flask("forger")
+        signer.secret_key = key
+        forged = SecureCookieSessionInterface().get_signing_serializer(signer).dumps({"account_id": admin})
+        attacker = _with_cookie(app, forged)
+        assert attacker.get("/supervision/dashboard").status_code == 302  # sent to sign in
+        assert attacker.get("/auth/sessions").status_code == 302
+    for junk in ("x" * 5000, "../../etc", "ä€", ""):
+        assert app.test_client().get("/", headers={"Cookie": f"{COOKIE}={junk}"}).status_code == 200
