@@ -28,16 +28,15 @@ class ServerSession(CallbackDict, SessionMixin):
         self.new = token is None
         self.modified = False
         self.accessed = False
-        self.renew = False  # a new token for the same data (sign-in, switching whom one acts for)
         self.ended_tokens: list[str] = []
 
     def regenerate(self) -> None:
-        """Give this session a new token and end the old one, so a token seen before is worth nothing after."""
+        """Give this session a new token and end the old one, so a token seen before is worth nothing after (sign-in,
+        sign-out, switching whom one acts for)."""
         if self.token:
             self.ended_tokens.append(self.token)
         self.token = None
         self.created_at = None
-        self.renew = True
         self.modified = True
 
 
