@@ -39,6 +39,8 @@ translations-extract: venv
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --width 120 \
 	  --ignore-obsolete
 
+# An explicit development environment: the first run generates instance/secret_key (0600); nothing else does.
+run: export ONEWINDOW_ENV ?= development
 run: venv debs-runtime translations
 	mkdir -p instance
 	$(FLASK) db upgrade

@@ -51,6 +51,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=config.INSTANCE_DIR, instance_relative_config=False)
     app.config.from_object(config)
     app.config.update(config.as_dict())
+    from app.sessions import ServerSessionInterface
+
+    app.session_interface = ServerSessionInterface()  # the cookie holds a random token; the session is a row
     if config.TRUSTED_PROXIES:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -85,6 +88,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     for module in (public, auth, catalogue, portal, clerk, supervision):
         app.register_blueprint(module.bp)
 
+    from app.ratelimit import init_rate_limits
+
+    init_rate_limits(app)  # after the blueprints: it puts the limits views asked for on this app's view functions
     from app.errors import register_error_handlers
 
     register_error_handlers(app)

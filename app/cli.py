@@ -32,6 +32,10 @@ def register_commands(app) -> None:
         from services.licences.demo import seed_demo_licences
 
         config = current_app.config
+        if config["ENV_NAME"] == "production":
+            # Every demo account shares a published password: seeding them into production opens the hub to anyone.
+            raise click.ClickException("seed-demo creates accounts with a published password and refuses to run in "
+                                       "production (ONEWINDOW_ENV=production)")
         with click.progressbar(length=len(ACCOUNTS), label="Seeding the demo") as bar, \
                 _database().transaction() as session:
             counts = seed_demo(session, progress=bar.update)

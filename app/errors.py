@@ -35,6 +35,9 @@ def register_error_handlers(app) -> None:
         if exc.code in (405, 413):
             return _page(400, too_large=exc.code == 413)
         if exc.code == 429:
+            if exc.response is not None:  # a JSON view's own refusal (app/ratelimit.py)
+                g.rollback = True
+                return exc.response
             body, status = _page(429)
             retry_after = getattr(exc, "retry_after", None)
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}

@@ -3,7 +3,7 @@
 
 Part 1, server time. The app is built in this process (``create_app`` with the bench database, no Redis, no periodic
 thread) and every request goes through its test client, signed in as a different generated user each time (the
-session cookie carries ``account_id``, as ``app.security.sign_in`` stores it). ``time.perf_counter`` around
+session carries ``account_id``, as ``app.security.sign_in`` stores it). ``time.perf_counter`` around
 ``client.get`` is the time the server spends on the request (routing, queries, rendering; no network). Pages:
 
     resident_home    /me/ of a random generated resident who represents no enterprise
@@ -24,7 +24,7 @@ Part 2, throughput (skip with --no-throughput). For each page a fresh gunicorn s
 127.0.0.1 against the bench database (fresh, so that a slow page's queued requests do not spill into the next page's
 run); the baseline is ``bench/plain_app.py`` (the same app and layout, one page without a query). wrk (or Python
 threads when wrk is missing) loads each page for --duration seconds with --connections concurrent connections, every
-request with the signed session cookie of one of the sampled users. One JSON line per page with rps, wrk's latency
+request with the session cookie of one of the sampled users. One JSON line per page with rps, wrk's latency
 percentiles and the ratio to the plain page.
 
 Usage:
@@ -291,14 +291,22 @@ class Gunicorn:
             self.process.kill()
 
 
-def session_cookies(account_ids: list[int | None]) -> list[str | None]:
-    """Signed Flask session cookies carrying each account id (what sign-in sets), for the gunicorn servers."""
-    from flask import Flask
+def session_cookies(database_url: str, account_ids: list[int | None]) -> list[str | None]:
+    """Session cookies of each account (what sign-in sets): server-side session rows, one per account, whose
+    random tokens the cookies carry (services/identity/sessions.py)."""
+    from services.db import Database
+    from services.identity.models import Account
+    from services.identity.sessions import new_token, store
 
-    signer = Flask("cookies")
-    signer.secret_key = BENCH_SECRET
-    serializer = signer.session_interface.get_signing_serializer(signer)
-    return [None if a is None else serializer.dumps({"account_id": a}) for a in account_ids]
+    database = Database(database_url)
+    tokens: dict[int, str] = {}
+    with database.transaction() as session:
+        for account_id in {a for a in account_ids if a is not None}:
+            tokens[account_id] = new_token()
+            store(session, tokens[account_id], {"account_id": account_id},
+                  role=session.get(Account, account_id).role, user_agent="portal_bench")
+    database.dispose()
+    return [None if a is None else tokens[a] for a in account_ids]
 
 
 def run_wrk(port: int, requests: list[tuple[str, str | None]], args) -> dict:
@@ -382,7 +390,7 @@ def throughput(args, pages: dict[str, list[tuple[int | None, str]]]) -> None:
     for name, requests in pages.items():
         if name in SERVER_TIME_ONLY or not requests:
             continue
-        cookies = session_cookies([a for a, _u in requests])
+        cookies = session_cookies(args.database_url, [a for a, _u in requests])
         results[name] = load_page(args, "wsgi:app", [(u, c) for (_a, u), c in zip(requests, cookies, strict=True)])
         log(f"throughput {name}: {results[name]['rps']} requests/s")
     server_path = "/_bench/plain"

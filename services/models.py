@@ -17,6 +17,7 @@ from services.catalogue.models import (  # noqa: F401
 from services.db import Base  # noqa: F401
 from services.identity.mandates import Mandate  # noqa: F401
 from services.identity.models import Account, Enterprise, PasswordToken, RecoveryCode, Role  # noqa: F401
+from services.identity.sessions import WebSession  # noqa: F401
 from services.jobs.models import OutboxJob  # noqa: F401
 from services.licences.models import (  # noqa: F401
     Licence,

@@ -80,6 +80,16 @@ def db(app, database):
         local_worker().clear()  # jobs the test dispatched and never ran: their outbox rows are gone
 
 
+@pytest.fixture(autouse=True)
+def own_rate_limit_budget(request):
+    """Each test starts with fresh rate limits and sign-in counts (the limiter's keys carry this prefix): tests sign
+    in from 127.0.0.1 many times a minute, and a test that locks an account must not lock it for the next."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setitem(app.config, "RATELIMIT_PREFIX", f"test-{uuid.uuid4().hex[:8]}-")
+
+
 @pytest.fixture
 def client(app, db):
     return app.test_client()

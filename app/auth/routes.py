@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+import math
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
 from wtforms import EmailField, PasswordField
 from wtforms.validators import Regexp
 
 from app import db_session
-from app.forms import BaseForm, max_length, required
+from app.auth import throttle
+from app.forms import BaseForm, CommandForm, max_length, required
 from app.i18n import _, _l
-from app.security import current_account, sign_out
+from app.ratelimit import sign_in_rate_limited
+from app.security import current_account, login_required, sign_out
+from services.db import utcnow
 from services.identity.service import authenticate, signed_out
+from services.identity.sessions import active_sessions, end_all_sessions, token_id
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -26,14 +33,26 @@ class SignInForm(BaseForm):
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
+@sign_in_rate_limited
 def sign_in_page():
     form = SignInForm()
     if form.validate_on_submit():
-        account = authenticate(db_session(), form.email.data, form.password.data)
+        email, address = form.email.data, request.remote_addr
+        until = throttle.locked_until(email, address)
+        if until is not None:
+            # No password is checked while locked; an unknown e-mail address gets exactly this answer too.
+            form.email.errors.append(_("Too many failed sign-ins. For your safety, sign-in is paused: try again "
+                                       "after %(time)s.", time=format_datetime(until, "HH:mm:ss")))
+            retry_after = max(1, math.ceil((until - utcnow()).total_seconds()))
+            return (render_template("auth/sign_in.html", form=form), 429,
+                    {"Retry-After": str(retry_after)})
+        account = authenticate(db_session(), email, form.password.data)
         if account is not None:
             from app.auth.second_factor import begin_sign_in
 
-            return begin_sign_in(account)  # signed in, or on to the second factor
+            throttle.record_success(email)
+            return begin_sign_in(account)  # signed in (a new session token), or on to the second factor
+        throttle.record_failure(email, address)
         g.commit_on_error = True  # the failed sign-in's audit row stays
         form.email.errors.append(_("The email address or password is not correct. Check them and try again."))
     return render_template("auth/sign_in.html", form=form), (400 if form.errors else 200)
@@ -47,6 +66,34 @@ def sign_out_page():
         sign_out()
         flash(_("You have signed out."), "success")
     return redirect(url_for("public.home"))
+
+
+class EndAllSessionsForm(CommandForm):
+    pass
+
+
+@bp.route("/sessions", endpoint="sessions")
+@login_required()
+def sessions_page():
+    """Where the account is signed in (this browser and any other), with one button that ends every session."""
+    rows = active_sessions(db_session(), current_account())
+    this_one = token_id(session.token) if getattr(session, "token", None) else None
+    return render_template("auth/sessions.html", rows=rows, this_one=this_one, form=EndAllSessionsForm(),
+                           when=lambda at: format_datetime(at, "yyyy-MM-dd HH:mm"))
+
+
+@bp.route("/sessions/end-all", methods=["POST"], endpoint="end_all_sessions")
+@login_required()
+def end_all_sessions_page():
+    form = EndAllSessionsForm()
+    if not form.validate_on_submit():
+        flash(_("This form has expired. Reload the page and try again."), "error")
+        return redirect(url_for("auth.sessions"))
+    end_all_sessions(db_session(), current_account())
+    sign_out()  # this browser's token was among those ended; the message below lives under a new one
+    flash(_("Every session of your account has ended, on this device and any other. Sign in again to go on."),
+          "success")
+    return redirect(url_for("auth.sign_in"))
 
 
 from app.auth import passwords, second_factor, staff  # noqa: E402,F401  (their routes join this blueprint)

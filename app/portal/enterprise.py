@@ -90,6 +90,7 @@ def acting_as():
     if not form.is_submitted():
         form.act_as.data = str(g.acting_for.enterprise.id) if g.acting_for else "self"
     if form.validate_on_submit():
+        session.regenerate()  # a new session token whenever whom one acts for changes
         if form.act_as.data == "self":
             session.pop(ACTING_FOR, None)
             flash(_("You are acting for yourself."), "success")

@@ -39,6 +39,7 @@ from services.applications.service import (
 from services.catalogue import definitions
 from services.catalogue.answers import summary
 from services.errors import InvalidTransition
+from services.filenames import content_disposition
 from services.identity.models import Role
 from services.licences.service import licence_for_holder, licences_of_case
 from services.ratings import may_rate, rating_of
@@ -163,7 +164,7 @@ def material(reference: str, material_id: int):
 def licence_pdf(number: str):
     licence = licence_for_holder(db_session(), current_account(), number)
     response = Response(licence.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{licence.number}.pdf"'
+    response.headers["Content-Disposition"] = content_disposition(f"{licence.number}.pdf")
     return response
 
 
@@ -173,7 +174,10 @@ def send_material(found: Material, inline: bool = False):
     path = material_path(Path(current_app.config["UPLOAD_DIR"]), found)
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype=found.content_type, as_attachment=not inline, download_name=found.filename)
+    response = send_file(path, mimetype=found.content_type)
+    # Our own header, not send_file's: a name stored before names were cleaned may hold CR/LF, which werkzeug
+    # refuses to put in a header (the file could then be downloaded by nobody).
+    response.headers["Content-Disposition"] = content_disposition(found.filename or "", inline=inline)
     if inline:
         response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; object-src 'self'; sandbox"
     return response

@@ -21,6 +21,7 @@ from services.applications.decisions import decide_extension, extension_requests
 from services.applications.joint_extension import is_city_supervisor, joint_extension_requests_for
 from services.applications.service import engine
 from services.errors import InvalidTransition
+from services.filenames import content_disposition
 from services.identity.models import Role
 from services.supervision import dashboard as supervision_dashboard
 
@@ -109,7 +110,7 @@ def dashboard_csv():
 
 def _csv(out: io.StringIO, name: str) -> Response:
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")  # BOM: Excel opens Chinese text correctly
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{clock.today().isoformat()}.csv"'
+    response.headers["Content-Disposition"] = content_disposition(f"{name}-{clock.today().isoformat()}.csv")
     return response
 
 

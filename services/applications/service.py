@@ -27,6 +27,7 @@ from services.catalogue import definitions
 from services.catalogue.answers import applicable_answers, problems
 from services.catalogue.models import Agency, Bundle, LicenceType, Matter
 from services.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from services.filenames import clean_filename
 from services.identity.identifiers import make_reference, normalise_identifier
 from services.identity.models import Account, Enterprise, Role
 from services.identity.service import enterprises_of
@@ -206,7 +207,7 @@ def store_upload(storage_dir: Path, upload: Upload) -> Material:
     path = storage_dir / key[:2] / key
     private_directory(path.parent)
     write_private_file(path, upload.data)
-    return Material(item_code=upload.item_code, filename=Path(upload.filename).name[:255] or "upload",
+    return Material(item_code=upload.item_code, filename=clean_filename(upload.filename),
                     content_type=content_type, size=len(upload.data),
                     sha256=hashlib.sha256(upload.data).hexdigest(), storage_key=key)
 

@@ -52,6 +52,12 @@ def publish_audit_roots() -> int:
 
     rt = runtime.current()
     return publish_roots_job(rt.db, Path(rt.settings["KEY_DIR"]))
+def sweep_sessions() -> int:
+    """Delete sessions past their idle or absolute end (they open nothing already; this keeps the table small)."""
+    from services.identity.sessions import sweep_expired
+
+    with runtime.current().db.transaction() as session:
+        return sweep_expired(session)
 
 
 # (function, queue, interval in seconds)
@@ -63,4 +69,5 @@ PERIODIC = [
     (sweep_licences, queues.DEFAULT, 3600),
     # A day's root is signed within the hour after midnight in China.
     (publish_audit_roots, queues.DEFAULT, 3600),
+    (sweep_sessions, queues.DEFAULT, 900),
 ]
