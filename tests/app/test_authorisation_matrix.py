@@ -141,6 +141,9 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "POST /work/tasks/<int:task_id>/resume": (302, 403, 403, 403, 403, 302, 403, 302, 403, 403),
     "GET /work/tasks/<int:task_id>": (302, 403, 403, 403, 403, 200, 403, 200, 403, 403),
     "POST /work/tasks/<int:task_id>": (302, 403, 403, 403, 403, 400, 403, 400, 403, 403),
+    # A person's own sessions (README: Security).
+    "GET /auth/sessions": (302, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "POST /auth/sessions/end-all": (302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
     # Passwords, the staff second factor and the audit trail (README: Passwords, second factor and the audit trail).
     "GET /audit/hub-certificate.pem": (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /audit/proof_check.py": (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -162,6 +165,9 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "GET /auth/staff": (302, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     "GET /me/audit-proof.json": (302, 200, 200, 200, 200, 200, 200, 200, 200, 200),
 }
+
+
+SESSION_ENDERS = ("POST /auth/sign-out", "POST /auth/sessions/end-all")
 
 
 def _world(app, db) -> dict:
@@ -264,9 +270,13 @@ def test_every_role_gets_the_expected_status_on_every_route(app, db, no_rate_lim
             sign_in(client, f"{ACCOUNTS[role]}@demo.onewindow.test")
         csrf = hidden_fields(client.get("/auth/sign-in" if role == "anon" else "/").get_data(as_text=True))
         # Reads first: removing a draft's file deletes it from disk at once, which no savepoint rolls back. Signing
-        # out ends the walk: it would sign this role out for the routes after it.
-        for key, rule in sorted(routes, key=lambda pair: (pair[0] == "POST /auth/sign-out",
-                                                          not pair[0].startswith("GET "), pair[0])):
+        # out (or ending every session) ends the walk: it would sign this role out for the routes after it.
+        last = {key: SESSION_ENDERS.index(key) + 1 for key in SESSION_ENDERS}
+        for key, rule in sorted(routes, key=lambda pair: (last.get(pair[0], 0), not pair[0].startswith("GET "),
+                                                          pair[0])):
+            if key == SESSION_ENDERS[-1] and role != "anon":  # the one before it ended the session: again
+                sign_in(client, f"{ACCOUNTS[role]}@demo.onewindow.test")
+                csrf = hidden_fields(client.get("/").get_data(as_text=True))
             method = key.split(" ", 1)[0]
             url = _url(app, rule, world)
             savepoint = connection.begin_nested()
