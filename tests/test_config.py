@@ -121,8 +121,12 @@ def test_explicit_development_generates_a_private_key_once(monkeypatch, tmp_path
         load_config()
 
 
-def test_seed_demo_refuses_to_run_in_production(tmp_path):
+def test_seed_demo_refuses_to_run_in_production(tmp_path, monkeypatch):
     from app import create_app
+    from services import runtime
+
+    # create_app makes its runtime the process's: the suite's app gets its own back after this test.
+    monkeypatch.setattr(runtime, "_current", runtime._current)
 
     app = create_app("production", INSTANCE_DIR=str(tmp_path), SECRET_KEY="k" * 48,
                      DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none", REDIS_URL="redis://127.0.0.1:1/0")

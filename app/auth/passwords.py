@@ -81,7 +81,8 @@ def forgot_password():
 def set_password(token: str):
     session = db_session()
     try:
-        link = passwords.token_row(session, token)
+        with attempt(session):
+            link = passwords.token_row(session, token)
     except ValidationFailed:
         return render_template("auth/link_not_valid.html"), 404
     form = SetPasswordForm()

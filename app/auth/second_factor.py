@@ -77,7 +77,8 @@ def second_factor_page():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            right = second_factor.check(db_session(), account, form.code.data)
+            with attempt(db_session()):
+                right = second_factor.check(db_session(), account, form.code.data)
         except PermissionDenied:
             session.clear()
             flash(_("Too many wrong codes. Wait 15 minutes, then sign in again."), "error")

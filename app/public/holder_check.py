@@ -12,10 +12,12 @@ from __future__ import annotations
 from flask import current_app, render_template
 from wtforms import StringField
 
+from app import db_session
 from app.forms import BaseForm, max_length, required
 from app.i18n import _l
 from app.public.routes import _licence_or_404, bp
 from app.ratelimit import hit, rate_limited
+from app.verbs import attempt
 from services.errors import ValidationFailed
 from services.licences.verification import holder_matches, is_enterprise_licence
 
@@ -62,7 +64,9 @@ def holder_check(number: str):
         retry_after = _over_budget(licence.number)
         if retry_after is None:
             try:
-                result = holder_matches(licence, name=form.name.data, identity_number=form.identity_number.data)
+                with attempt(db_session()):
+                    result = holder_matches(licence, name=form.name.data,
+                                            identity_number=form.identity_number.data)
             except ValidationFailed as exc:
                 field = form.name if exc.params.get("field") == "name" else form.identity_number
                 field.errors = list(field.errors) + [str(CHECK_ERRORS.get(exc.code, exc.code))]

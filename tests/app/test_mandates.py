@@ -200,7 +200,7 @@ def test_representative_grants_and_revokes_through_the_pages(client, db):
                                                         scope="all",
                                                         expires_on=(TODAY + dt.timedelta(days=30)).isoformat()))
     assert malformed.status_code == 400
-    assert "18-character resident identity number" in malformed.get_data(as_text=True)
+    assert "does not match the others: check each digit" in malformed.get_data(as_text=True)  # the check character
     odd = client.post(url + "?lang=en", data=dict(form, agent_name="李四", agent_id_number="440104199206074560",
                                                   scope="some", bundles=["no_such_service"], expires_on="2027-01-01"))
     assert odd.status_code == 400 and "Select only the services listed." in odd.get_data(as_text=True)
