@@ -210,17 +210,9 @@ class Engine(ExtensionCommands):
     def resubmit(self, session: Session, request_id: int, *, actor_id: int, command_id: str, today: dt.date):
         """The applicant answered a supplement notice: that same branch resumes with the working days it had left."""
         self.refresh_calendar(session)
-        request = session.get(Request, request_id)
-        if request is None or request.kind != RequestKind.SUPPLEMENT:
-            raise NotFound("request")
-        if previous_event_id(session, command_id) is not None:
-            return request
-        instance = self._lock(session, request.instance_id)
-        if previous_event_id(session, command_id) is not None:
-            return request
-        session.refresh(request)
-        if request.state != RequestState.OPEN or instance.state in ENDED_INSTANCE_STATES:
-            raise InvalidTransition("request_closed")
+        request, instance = self._open_request(session, request_id, RequestKind.SUPPLEMENT, command_id)
+        if instance is None:
+            return request  # this command was carried out already
         request.state, request.decided_at = RequestState.ANSWERED, utcnow()
         task = session.get(Task, request.task_id)
         batch = Batch(session)

@@ -73,17 +73,9 @@ class ExtensionCommands:
         branch's limit ends ("limit_passed": a late grant would turn an overdue decision into one on time); a
         refusal may come at any time."""
         self.refresh_calendar(session)
-        request = session.get(Request, request_id)
-        if request is None or request.kind != RequestKind.EXTENSION:
-            raise NotFound("request")
-        if previous_event_id(session, command_id) is not None:
-            return request
-        instance = self._lock(session, request.instance_id)
-        if previous_event_id(session, command_id) is not None:
-            return request
-        session.refresh(request)
-        if request.state != RequestState.OPEN or instance.state in ENDED_INSTANCE_STATES:
-            raise InvalidTransition("request_closed")
+        request, instance = self._open_request(session, request_id, RequestKind.EXTENSION, command_id)
+        if instance is None:
+            return request  # this command was carried out already
         branch = session.get(Branch, request.branch_id)
         if approve and branch.state in RUNNING_BRANCH_STATES and self._branch_limit_passed(branch, today):
             raise InvalidTransition("limit_passed")
@@ -152,17 +144,9 @@ class ExtensionCommands:
         """The city's decision on the joint extension: +15 working days to the joint limit, the applicant told why.
         Like a branch's, a grant must come before the joint limit ends ("limit_passed")."""
         self.refresh_calendar(session)
-        request = session.get(Request, request_id)
-        if request is None or request.kind != RequestKind.JOINT_EXTENSION:
-            raise NotFound("request")
-        if previous_event_id(session, command_id) is not None:
-            return request
-        instance = self._lock(session, request.instance_id)
-        if previous_event_id(session, command_id) is not None:
-            return request
-        session.refresh(request)
-        if request.state != RequestState.OPEN or instance.state in ENDED_INSTANCE_STATES:
-            raise InvalidTransition("request_closed")
+        request, instance = self._open_request(session, request_id, RequestKind.JOINT_EXTENSION, command_id)
+        if instance is None:
+            return request  # this command was carried out already
         if approve and self._joint_limit_passed(instance, today):
             raise InvalidTransition("limit_passed")
         request.decided_by, request.decided_at = actor_id, utcnow()
@@ -200,3 +184,21 @@ class ExtensionCommands:
         if instance.joint_overdue:
             return True
         return instance.joint_paused_on is None and today > instance.joint_due
+
+    def _open_request(self, session: Session, request_id: int, kind: RequestKind, command_id: str
+                      ) -> tuple[Request, WorkflowInstance | None]:
+        """The open request a decision is about, with its instance locked; ``(request, None)`` when this command was
+        carried out already (a double click: the same answer again). Checked again after the lock: another
+        decision may have closed it while this one waited."""
+        request = session.get(Request, request_id)
+        if request is None or request.kind != kind:
+            raise NotFound("request")
+        if previous_event_id(session, command_id) is not None:
+            return request, None
+        instance = self._lock(session, request.instance_id)
+        if previous_event_id(session, command_id) is not None:
+            return request, None
+        session.refresh(request)
+        if request.state != RequestState.OPEN or instance.state in ENDED_INSTANCE_STATES:
+            raise InvalidTransition("request_closed")
+        return request, instance
