@@ -25,6 +25,21 @@ BRANCH_STATE = {
     BranchState.REJECTED: _l("Refused"),
     BranchState.CANCELLED: _l("Cancelled"),
 }
+# What staff read where the applicant reads "your supplement".
+BRANCH_STATE_FOR_STAFF = {BranchState.WAITING_APPLICANT: _l("Waiting for the applicant's supplement")}
+
+
+def branch_state_label(state):
+    from flask import g
+
+    from services.identity.models import Role
+
+    account = g.get("account")
+    if account is not None and account.role != Role.RESIDENT and state in BRANCH_STATE_FOR_STAFF:
+        return BRANCH_STATE_FOR_STAFF[state]
+    return BRANCH_STATE.get(state, state)
+
+
 REQUEST_STATE = {
     RequestState.OPEN: _l("Waiting"),
     RequestState.ANSWERED: _l("Answered"),
@@ -139,7 +154,7 @@ def notification_text(kind: str, params: dict) -> str:
 def template_labels() -> dict:
     return {
         "case_status_label": lambda s: CASE_STATUS.get(s, s),
-        "branch_state_label": lambda s: BRANCH_STATE.get(s, s),
+        "branch_state_label": branch_state_label,
         "task_state_label": lambda s: TASK_STATE.get(s, s),
         "request_state_label": lambda s: REQUEST_STATE.get(s, s),
         "licence_status_label": lambda s: LICENCE_STATUS.get(s, s),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
+from flask_babel import format_datetime, ngettext
 from wtforms import EmailField, PasswordField
 from wtforms.validators import Regexp
 
@@ -41,9 +41,13 @@ def sign_in_page():
         until = throttle.locked_until(email, address)
         if until is not None:
             # No password is checked while locked; an unknown e-mail address gets exactly this answer too.
-            form.email.errors.append(_("Too many failed sign-ins. For your safety, sign-in is paused: try again "
-                                       "after %(time)s.", time=format_datetime(until, "HH:mm:ss")))
             retry_after = max(1, math.ceil((until - utcnow()).total_seconds()))
+            # How long, which reads the same in any time zone; the clock time (China's) besides.
+            form.email.errors.append(ngettext(
+                "Too many failed sign-ins. For your safety, sign-in is paused: try again in %(num)d minute "
+                "(after %(time)s, China time).",
+                "Too many failed sign-ins. For your safety, sign-in is paused: try again in %(num)d minutes "
+                "(after %(time)s, China time).", math.ceil(retry_after / 60), time=format_datetime(until, "HH:mm")))
             return (render_template("auth/sign_in.html", form=form), 429,
                     {"Retry-After": str(retry_after)})
         account = authenticate(db_session(), email, form.password.data)

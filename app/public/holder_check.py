@@ -15,6 +15,7 @@ from wtforms import StringField
 from app import db_session
 from app.forms import BaseForm, max_length, required
 from app.i18n import _l
+from app.identifier_messages import resident_id_problem
 from app.public.routes import _licence_or_404, bp
 from app.ratelimit import hit, rate_limited
 from app.verbs import attempt
@@ -69,7 +70,10 @@ def holder_check(number: str):
                                             identity_number=form.identity_number.data)
             except ValidationFailed as exc:
                 field = form.name if exc.params.get("field") == "name" else form.identity_number
-                field.errors = list(field.errors) + [str(CHECK_ERRORS.get(exc.code, exc.code))]
+                message = CHECK_ERRORS.get(exc.code, exc.code)
+                if exc.code == "holder_identifier_invalid" and exc.params.get("reason") not in (None, "format"):
+                    message = resident_id_problem(field.label.text, exc.params["reason"])  # what is wrong with it
+                field.errors = list(field.errors) + [str(message)]
     if form.errors:
         status = 400
     elif retry_after is not None:

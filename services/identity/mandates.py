@@ -161,7 +161,8 @@ def grant_mandate(session: Session, representative: Account, enterprise_id: int,
     """Grant a mandate to the person with this name and resident identity number.
 
     Refuses a malformed number, a missing name, the representative themselves, a person who already holds a valid
-    mandate for the enterprise, and bad dates or scope. Never refuses for want of an account: the answer must not
+    mandate for the enterprise, and bad dates or scope; replaces a valid mandate for the same number under another
+    name (a mistyped name). Never refuses for want of an account: the answer must not
     tell whether one exists (see the module's note)."""
     today = today or clock.today()
     enterprise = representative_of(session, representative, enterprise_id)
@@ -180,9 +181,14 @@ def grant_mandate(session: Session, representative: Account, enterprise_id: int,
         raise ValidationFailed("no_scope", field="scope")
     if number == representative.id_number:
         raise ValidationFailed("agent_is_self", field="agent_id_number")
-    if session.scalar(select(Mandate.id).where(Mandate.enterprise_id == enterprise.id,
-                                               Mandate.agent_id_number == number, _valid(today))) is not None:
-        raise ValidationFailed("agent_has_mandate", field="agent_id_number")
+    for held in session.scalars(select(Mandate).where(Mandate.enterprise_id == enterprise.id,
+                                                      Mandate.agent_id_number == number, _valid(today))):
+        if same_name(held.agent_name, name):
+            raise ValidationFailed("agent_has_mandate", field="agent_id_number")
+        # The same number under another name: the earlier grant's name was mistyped (it could never be used, as
+        # the name must match too). This grant corrects it rather than asking the representative to find and
+        # revoke the one that cannot work.
+        held.revoked_at, held.revoked_by = utcnow(), representative.id
     account = session.scalar(select(Account).where(Account.id_number == number))
     agent = account if (account is not None and account.role == Role.RESIDENT and account.is_active
                         and same_name(account.name, name)) else None

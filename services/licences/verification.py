@@ -88,7 +88,7 @@ def holder_matches(licence: Licence, *, name: str, identity_number: str) -> bool
         raise ValidationFailed("holder_name_missing", field="name")
     try:
         number = validate_resident_id(identity_number or "")
-    except InvalidIdentifier:
-        raise ValidationFailed("holder_identifier_invalid", field="identity_number") from None
+    except InvalidIdentifier as exc:
+        raise ValidationFailed("holder_identifier_invalid", field="identity_number", reason=exc.code) from None
     same_number = hmac.compare_digest(number.encode(), licence.holder_identifier.upper().encode())
     return _same_name(name, licence.holder_name) and same_number

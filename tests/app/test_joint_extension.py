@@ -69,3 +69,19 @@ def test_a_clerk_asks_and_the_city_supervisor_grants_once(client, db, sign_in_as
 def test_a_clerk_of_an_agency_not_on_the_case_cannot_ask(db, accepted_case):  # noqa: F811
     with pytest.raises(PermissionDenied):
         request_joint_extension(db, account(db, "clerk.police"), accepted_case, reason="x", command_id="c")
+
+
+def test_a_case_one_agency_decides_offers_no_joint_extension(client, sign_in_as):
+    """The joint limit binds agencies deciding in parallel (art. 42(2)): a residence permit, which the police alone
+    decide after the lead window, offers none, and its clerk reads the branch waiting for the applicant's answer."""
+    from tests.app.test_slice import decide
+    from tests.apply_helpers import apply_residence_permit, reference_of
+
+    sign_in_as("resident")
+    reference = reference_of(apply_residence_permit(client)[0])
+    sign_in_as("clerk.hub")
+    decide(client, open_task_id(client, reference), "accept")
+    sign_in_as("clerk.police")
+    client.set_cookie("lang", "en")
+    page = client.get(f"/work/tasks/{open_task_id(client, reference)}").get_data(as_text=True)
+    assert "Joint time limit" not in page and "Ask the city to extend" not in page

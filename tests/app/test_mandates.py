@@ -92,6 +92,11 @@ def test_only_the_representative_grants_and_the_agent_is_checked(db):
     with pytest.raises(ValidationFailed) as failure:
         _grant(db, owner, enterprise, "张三", "440106198803151235")
     assert failure.value.code == "agent_has_mandate"
+    # A name mistyped at first ("李思"): granting again with the right one replaces that mandate, which never worked.
+    mistyped = _grant(db, owner, enterprise, "李思", "440104199206074560")
+    corrected = _grant(db, owner, enterprise, "李四", "440104199206074560")
+    assert mistyped.revoked_at is not None and corrected.revoked_at is None
+    assert corrected.agent.email == "resident2@demo.onewindow.test"
     with pytest.raises(PermissionDenied):
         revoke_mandate(db, account(db, "resident"), enterprise.id, by_id_number.id)
 

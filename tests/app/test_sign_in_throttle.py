@@ -51,7 +51,7 @@ def test_wrong_passwords_lock_the_account_and_are_then_not_checked(client, verif
         assert locked.status_code == 429
         assert 25 <= int(locked.headers["Retry-After"]) <= 31
         html = locked.get_data(as_text=True)
-        assert "Too many failed sign-ins. For your safety, sign-in is paused: try again after" in html
+        assert "Too many failed sign-ins. For your safety, sign-in is paused: try again in 1 minute (after" in html
         assert 'class="error-summary"' in html
     assert len(verifications) == checked
     assert client.get("/me/").status_code == 302  # still signed out
@@ -69,7 +69,7 @@ def test_an_unknown_account_is_answered_exactly_like_a_known_one(client, verific
     (known_status, known_html), (unknown_status, unknown_html) = answers.values()
     assert known_status == unknown_status == 429
     # The pages differ at most in the time to try again (a second may tick between them).
-    assert known_html.split("try again after")[0] == unknown_html.split("try again after")[0]
+    assert known_html.split("try again in")[0] == unknown_html.split("try again in")[0]
 
 
 def test_other_accounts_and_addresses_are_not_locked_by_one_accounts_failures(client, verifications):

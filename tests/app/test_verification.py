@@ -202,7 +202,7 @@ def test_the_holder_check_answers_matches_or_does_not_match_and_nothing_else(cli
     malformed = _check(client, licence.number, "张三", "440106198803151234")
     assert malformed.status_code == 400
     html = malformed.get_data(as_text=True)
-    assert "<title>Error:" in html and "18-character resident identity number" in html
+    assert "<title>Error:" in html and "does not match the others: check each digit" in html  # the check character
     assert "match the holder of this licence" not in html  # a typo is not answered "does not match"
     empty = _check(client, licence.number, "", "", lang="zh_Hans_CN")
     assert empty.status_code == 400 and "error-summary" in empty.get_data(as_text=True)
